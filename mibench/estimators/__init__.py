@@ -1,0 +1,23 @@
+"""MI estimators, one module per family, and the registry that names them.
+
+Importing this package registers every built-in estimator.
+"""
+
+from mibench.estimators.registry import (
+    ENTRY_POINT_GROUP,
+    get_estimator,
+    get_estimator_class,
+    list_estimators,
+    register,
+)
+
+# Importing the family modules registers their estimators.
+from mibench.estimators import gaussian, ksg  # noqa: E402, F401  isort: skip
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "get_estimator",
+    "get_estimator_class",
+    "list_estimators",
+    "register",
+]

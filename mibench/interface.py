@@ -1,0 +1,226 @@
+"""The contracts every part of mibench is written against: Estimator, Dataset and Record.
+
+Like Beyond-Normal's ``interface`` module, this one depends on nothing else in mibench except
+input validation, so estimators, datasets, the runner and the reports can all import it.
+All mutual information is in nats.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mibench.validation import check_paired_samples, check_integer
+
+__all__ = ["Dataset", "Estimate", "Estimator", "Record", "RECORD_KEYS"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An MI estimate in nats, with whatever diagnostics the estimator has to offer.
+
+    ``extras`` holds JSON-serialisable details: a training curve, a Monte Carlo standard error,
+    the number of bins actually used, and so on.
+    """
+
+    value: float
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Estimator(abc.ABC):
+    """Base class of every MI estimator, in the style of scikit-learn.
+
+    A subclass declares its parameters as keyword-only arguments of ``__init__``, stores each one
+    under an attribute of the same name, and validates them there. It implements
+    ``_estimate(x, y)``, which receives validated float64 arrays of shape (n, d) and returns the MI
+    in nats, either as a float or as an :class:`Estimate` with extras.
+    """
+
+    #: Short lowercase registry name, set by the registry's ``register`` decorator.
+    name: ClassVar[str] = ""
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        """The names of the keyword-only parameters of ``__init__``."""
+        signature = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+
+    @classmethod
+    def default_params(cls) -> dict[str, Any]:
+        """The parameters and their default values."""
+        signature = inspect.signature(cls.__init__)
+        return {
+            p.name: p.default
+            for p in signature.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters this instance was configured with."""
+        return {name: getattr(self, name) for name in self.parameter_names()}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def min_samples(self) -> int:
+        """The smallest sample size this configuration can work with."""
+        return 2
+
+    def estimate(self, x, y) -> float:
+        """Estimate I(X; Y) in nats from paired samples.
+
+        Parameters
+        ----------
+        x : array-like of shape (n,) or (n, d_x)
+        y : array-like of shape (n,) or (n, d_y)
+            Paired samples: row i of x goes with row i of y. numpy arrays, lists and torch
+            tensors are accepted.
+
+        Returns
+        -------
+        float
+            The estimate of the mutual information, in nats.
+        """
+        return self.estimate_with_extras(x, y).value
+
+    def estimate_with_extras(self, x, y) -> Estimate:
+        """Like :meth:`estimate`, but also return the estimator's diagnostics."""
+        x, y = self.validate(x, y)
+        result = self._estimate(x, y)
+        if not isinstance(result, Estimate):
+            result = Estimate(float(result))
+        return Estimate(float(result.value), dict(result.extras))
+
+    def validate(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Check the samples and return them as float64 arrays of shape (n, d)."""
+        x, y = check_paired_samples(x, y)
+        needed = self.min_samples()
+        if x.shape[0] < needed:
+            raise ValueError(
+                f"estimator {self.name!r} with {self._describe_params()} needs at least "
+                f"{needed} samples, got {x.shape[0]}"
+            )
+        return x, y
+
+    def _describe_params(self) -> str:
+        params = self.get_params()
+        return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "default parameters"
+
+    @abc.abstractmethod
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> float | Estimate:
+        """Estimate MI in nats from validated float64 arrays of shape (n, d_x), (n, d_y)."""
+
+
+Sampler = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A joint distribution of (X, Y) that can be sampled, with its true MI when known.
+
+    Attributes
+    ----------
+    name : str
+        The stable registry name (Beyond-Normal task id for the ground-truth tasks).
+    dim_x, dim_y : int
+        Dimensions of one sample of X and of Y.
+    mutual_information : float
+        I(X; Y) in nats: exact, ``math.inf`` where the true MI is infinite, a numerical reference
+        value (see ``mutual_information_stderr``), or ``math.nan`` where it is unknown.
+    mutual_information_stderr : float
+        Standard error of ``mutual_information`` where it is only known numerically; 0 if exact.
+    tags : frozenset of str
+        Family and kind, e.g. ``{"ground-truth", "beyond-normal", "multinormal"}``.
+    """
+
+    name: str
+    dim_x: int
+    dim_y: int
+    mutual_information: float
+    sampler: Sampler = field(repr=False)
+    mutual_information_stderr: float = 0.0
+    tags: frozenset[str] = frozenset()
+    description: str = ""
+
+    def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Draw n paired samples; the same seed gives the same samples.
+
+        Returns
+        -------
+        x : ndarray of float64, shape (n, dim_x)
+        y : ndarray of float64, shape (n, dim_y)
+        """
+        n = check_integer(n, "n", minimum=1)
+        seed = check_integer(seed, "seed", minimum=0)
+        x, y = self.sampler(n, np.random.default_rng(seed))
+        x = np.asarray(x, dtype=np.float64).reshape(n, self.dim_x)
+        y = np.asarray(y, dtype=np.float64).reshape(n, self.dim_y)
+        return x, y
+
+    @property
+    def truth_is_known(self) -> bool:
+        return not math.isnan(self.mutual_information)
+
+
+#: The keys of a record as it is shown to programs (``--format json``), in order.
+RECORD_KEYS = (
+    "estimator",
+    "params",
+    "dataset",
+    "n",
+    "seed",
+    "estimate",
+    "truth",
+    "seconds",
+    "status",
+    "error",
+)
+
+
+@dataclass
+class Record:
+    """One run of one estimator on one dataset at one sample size and seed.
+
+    ``estimate`` and ``truth`` are in nats; ``truth`` is ``math.inf`` for infinite MI and None
+    when unknown; ``estimate`` is None when the run failed. ``extras`` carries the estimator's
+    diagnostics and the truth's standard error; it is kept in saved records but is not one of
+    the :data:`RECORD_KEYS`.
+    """
+
+    estimator: str
+    params: dict[str, Any]
+    dataset: str
+    n: int
+    seed: int
+    estimate: float | None
+    truth: float | None
+    seconds: float
+    status: str
+    error: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self, include_extras: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not include_extras:
+            del data["extras"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Record:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
