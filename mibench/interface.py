@@ -77,6 +77,10 @@ class Estimator(abc.ABC):
         """The smallest sample size this configuration can work with."""
         return 2
 
+    def min_samples_reason(self) -> str:
+        """Why :meth:`min_samples` is what it is, for error messages (e.g. "k + 1 for k=3")."""
+        return ""
+
     def estimate(self, x, y) -> float:
         """Estimate I(X; Y) in nats from paired samples.
 
@@ -107,15 +111,13 @@ class Estimator(abc.ABC):
         x, y = check_paired_samples(x, y)
         needed = self.min_samples()
         if x.shape[0] < needed:
+            reason = self.min_samples_reason()
             raise ValueError(
-                f"estimator {self.name!r} with {self._describe_params()} needs at least "
-                f"{needed} samples, got {x.shape[0]}"
+                f"too few samples for estimator {self.name!r}: it needs at least {needed}"
+                + (f" ({reason})" if reason else "")
+                + f", got {x.shape[0]}"
             )
         return x, y
-
-    def _describe_params(self) -> str:
-        params = self.get_params()
-        return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "default parameters"
 
     @abc.abstractmethod
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float | Estimate:

@@ -25,16 +25,13 @@ class Gaussian(Estimator):
     def __init__(self):
         pass
 
-    def min_samples(self) -> int:
-        return 2
-
     def validate(self, x, y):
         x, y = super().validate(x, y)
         needed = x.shape[1] + y.shape[1] + 1
         if x.shape[0] < needed:
             raise ValueError(
-                f"estimator 'gaussian' needs more samples than dimensions: at least {needed} "
-                f"for d_x + d_y = {needed - 1}, got {x.shape[0]}"
+                f"too few samples for estimator 'gaussian': it needs more samples than "
+                f"dimensions, at least {needed} for d_x + d_y = {needed - 1}, got {x.shape[0]}"
             )
         return x, y
 

@@ -196,6 +196,9 @@ class KSG(Estimator):
     def min_samples(self) -> int:
         return self.k + 1
 
+    def min_samples_reason(self) -> str:
+        return f"k + 1 for k={self.k}"
+
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         rng = np.random.default_rng(self.seed)
         x = standardize_and_jitter(x, self.noise, rng, self.standardize)
