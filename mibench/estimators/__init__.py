@@ -12,7 +12,17 @@ from mibench.estimators.registry import (
 )
 
 # Importing the family modules registers their estimators.
-from mibench.estimators import gaussian, ksg  # noqa: E402, F401  isort: skip
+from mibench.estimators import (  # noqa: E402, F401  isort: skip
+    binning,
+    discrete,
+    gaussian,
+    kde,
+    kde_pairwise,
+    ksg,
+    ksg_mixed,
+    neural,
+    noisy_channel,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -1,0 +1,80 @@
+"""Saving and loading records: one JSON object per line, MI in nats, extras included.
+
+Infinite truths are written as the string "inf" (JSON has no infinity), and read back as
+``math.inf``; everything else is plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mibench.interface import Record
+
+__all__ = ["RECORDS_FILENAME", "append_record", "json_safe", "load_records", "save_records"]
+
+#: The file ``mibench run --out DIR`` writes and ``mibench report DIR`` reads.
+RECORDS_FILENAME = "records.jsonl"
+
+
+def json_safe(value: Any) -> Any:
+    """Replace non-finite floats by the strings "inf", "-inf", "nan", recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return json_safe(value.item())
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    return value
+
+
+def append_record(record: Record, path: str | Path) -> None:
+    """Append one record to a JSON-lines file (created if missing)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(json_safe(record.to_dict(include_extras=True))) + "\n")
+
+
+def save_records(records: Iterable[Record], path: str | Path) -> Path:
+    """Write records to a JSON-lines file, replacing it."""
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(json_safe(record.to_dict(include_extras=True))) + "\n")
+    return path
+
+
+def load_records(path: str | Path) -> list[Record]:
+    """Read records from a JSON-lines file, or from ``records.jsonl`` (and any other
+    ``*.jsonl``) inside a directory."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise ValueError(f"no records (*.jsonl) in directory {path}")
+    elif path.exists():
+        files = [path]
+    else:
+        raise ValueError(f"no such file or directory: {path}")
+    records = []
+    for file in files:
+        for line_number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                data["truth"] = _from_json(data.get("truth"))
+                records.append(Record.from_dict(data))
+            except (json.JSONDecodeError, TypeError) as error:
+                raise ValueError(f"{file}:{line_number} is not a record: {error}") from None
+    return records
