@@ -36,7 +36,12 @@ class Gaussian(Estimator):
         return x, y
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> float:
-        covariance = np.cov(np.hstack([x, y]), rowvar=False)
+        joint = np.hstack([x, y])
+        # MI is invariant to scaling a column; scaling first keeps the covariance from
+        # overflowing on very large values.
+        largest = np.abs(joint).max(axis=0)
+        joint = joint / np.where(largest > 0, largest, 1.0)
+        covariance = np.cov(joint, rowvar=False)
         try:
             value = gaussian_mutual_information(covariance, x.shape[1])
         except ValueError as error:
