@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mibench.validation import check_paired_samples, check_integer
+from mibench.validation import check_integer, check_paired_samples
 
 __all__ = ["Dataset", "Estimate", "Estimator", "Record", "RECORD_KEYS"]
 

@@ -130,6 +130,17 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
         ).rstrip()
 
     lines = [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
+    if records:
+        caption = []
+        if not show_estimator:
+            params = ", ".join(f"{k}={v!r}" for k, v in records[0].params.items())
+            caption.append(f"{records[0].estimator}({params})")
+        if not show_n:
+            caption.append(f"n = {records[0].n}")
+        if not show_seed:
+            caption.append(f"sample seed = {records[0].seed}")
+        if caption:
+            lines.insert(0, ", ".join(caption))
     if failures:
         lines += ["", "Failed runs:"] + failures
     return "\n".join(lines)
