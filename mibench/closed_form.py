@@ -14,6 +14,7 @@ from scipy.special import digamma, gammaln
 __all__ = [
     "additive_uniform_mutual_information",
     "gaussian_entropy",
+    "isotropic_gaussian_entropy",
     "gaussian_mutual_information",
     "student_t_mutual_information_correction",
 ]
@@ -44,6 +45,11 @@ def gaussian_entropy(covariance) -> float:
     covariance = np.atleast_2d(np.asarray(covariance, dtype=np.float64))
     dim = covariance.shape[0]
     return 0.5 * (dim * math.log(2 * math.pi * math.e) + _logdet(covariance, "covariance"))
+
+
+def isotropic_gaussian_entropy(dim: int, variance: float) -> float:
+    """Differential entropy of N(mu, variance I_dim): dim/2 log(2 pi e variance)."""
+    return 0.5 * dim * math.log(2 * math.pi * math.e * variance)
 
 
 def student_t_mutual_information_correction(dof: float, dim_x: int, dim_y: int) -> float:

@@ -21,21 +21,17 @@ import math
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from mibench.closed_form import isotropic_gaussian_entropy
 from mibench.estimators.discrete import encode_rows
 from mibench.estimators.kde import logsumexp_rows_inplace
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
 from mibench.validation import as_sample_matrix, check_choice, check_positive
 
-__all__ = ["KDEPairwise", "gaussian_noise_entropy", "pairwise_mixture_entropy_bounds"]
+__all__ = ["KDEPairwise", "pairwise_mixture_entropy_bounds"]
 
 # Bytes per block of pairwise distances: memory is O(block * n) however many centres there are.
 _BLOCK_BYTES = 16 * 2**20
-
-
-def gaussian_noise_entropy(dim: int, variance: float) -> float:
-    """Differential entropy in nats of N(0, variance I_dim): dim/2 log(2 pi e variance)."""
-    return 0.5 * dim * math.log(2 * math.pi * math.e * variance)
 
 
 def _check_weights(weights, n: int) -> np.ndarray:
@@ -96,7 +92,7 @@ def pairwise_mixture_entropy_bounds(
         squared *= -1.0 / (8 * variance)
         squared += log_weights
         lower_terms[start:stop] = logsumexp_rows_inplace(squared)
-    component_entropy = gaussian_noise_entropy(dim, variance)
+    component_entropy = isotropic_gaussian_entropy(dim, variance)
     return (
         component_entropy - float(np.dot(weights, lower_terms)),
         component_entropy - float(np.dot(weights, upper_terms)),
@@ -157,7 +153,7 @@ class KDEPairwise(Estimator):
         n, dim = y.shape
         lower, upper = pairwise_mixture_entropy_bounds(y, self.noise_variance)
         if self.target == "input":
-            conditional = gaussian_noise_entropy(dim, self.noise_variance)
+            conditional = isotropic_gaussian_entropy(dim, self.noise_variance)
             conditional_lower = conditional_upper = conditional
         else:
             labels, n_classes = encode_rows(x)
