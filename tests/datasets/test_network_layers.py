@@ -1,0 +1,150 @@
+"""Network layers as datasets: names, tags, the default suite, sampling, and each kind of truth."""
+
+import math
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+from sklearn.neighbors import KernelDensity
+
+import mibench
+from mibench.closed_form import gaussian_mutual_information
+from mibench.datasets import DEFAULT_SUITE_TAG, dataset_tags
+from mibench.datasets.network_layers import (
+    DEFAULT_NETWORK_SUITE,
+    LayerSpec,
+    linear_gaussian_channel_parameters,
+    sample_clean_and_noisy,
+    trained_network,
+)
+from mibench.gaussian_mixture import draw_from_mixture, noise_entropy
+from mibench.networks import capture, szt12
+
+
+def test_registering_the_network_datasets_trains_nothing():
+    code = (
+        "import mibench\n"
+        "from mibench.datasets.network_layers import trained_network\n"
+        "names = mibench.list_datasets('network')\n"
+        "assert len(names) > 50, len(names)\n"
+        "assert trained_network.cache_info().currsize == 0\n"
+        "import sys\n"
+        "assert 'mibench.networks.models' not in sys.modules  # nor torch, through it\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_names_round_trip_and_tags_say_network_and_kind():
+    names = mibench.list_datasets("network")
+    assert 50 < len(names) < 150 and len(set(names)) == len(names)
+    for name in names:
+        spec = LayerSpec.parse(name)
+        assert spec.name == name
+        tags = dataset_tags(name)
+        assert "network" in tags
+        assert ("stochastic" in tags) != ("deterministic" in tags)
+        assert ("stochastic" in tags) == (spec.sigma > 0)
+    spec = LayerSpec.parse("net-label-szt12-relu-noisy0.1-L2-e40")
+    assert (spec.target, spec.activation, spec.sigma, spec.layer, spec.epoch) == ("label", "relu", 0.1, 2, 40)
+    with pytest.raises(ValueError, match="hidden layers 1 to 5"):
+        LayerSpec("szt12", "tanh", 0.0, 6, 40)
+
+
+def test_default_suite_has_a_small_set_of_network_layers_of_every_kind():
+    default_networks = [
+        n for n in mibench.list_datasets(DEFAULT_SUITE_TAG) if "network" in dataset_tags(n)
+    ]
+    assert sorted(default_networks) == sorted(DEFAULT_NETWORK_SUITE)
+    assert 8 <= len(default_networks) <= 12
+    specs = [LayerSpec.parse(n) for n in default_networks]
+    assert {s.activation for s in specs} >= {"tanh", "relu"}
+    assert {s.inputs for s in specs} == {"szt12", "gaussian-mixture"}
+    assert {s.sigma > 0 for s in specs} == {True, False}
+    assert len({s.layer for s in specs if s.inputs == "szt12"}) >= 2
+    for name in mibench.list_datasets("linear-gaussian-channel"):
+        assert DEFAULT_SUITE_TAG not in dataset_tags(name) and "network" not in dataset_tags(name)
+
+
+def test_deterministic_discrete_truth_is_the_entropy_of_the_layer_over_the_input_set():
+    dataset = mibench.get_dataset("net-szt12-relu-det-L5-e4")
+    model = trained_network("szt12", "relu", 0.0).model(4)
+    layer = capture(model, szt12().x, "hidden.4.activation")["hidden.4.activation"]
+    counts = np.array(list(Counter(map(tuple, layer.tolist())).values())) / 4096
+    assert dataset.mutual_information == pytest.approx(-(counts * np.log(counts)).sum(), abs=1e-12)
+    assert dataset.mutual_information < math.log(4096) - 0.01  # ReLU merged inputs
+    assert dataset.mutual_information_stderr == 0.0
+    assert mibench.get_dataset("net-szt12-tanh-det-L3-e40").mutual_information == pytest.approx(
+        math.log(4096)
+    )
+
+
+def test_noisy_first_layer_truth_agrees_with_an_independent_kde_computation():
+    dataset = mibench.get_dataset("net-szt12-tanh-noisy0.1-L1-e40")
+    assert 0.01 < dataset.mutual_information_stderr < 0.03
+    centres = trained_network("szt12", "tanh", 0.1).activations(szt12().x, 40).clean[0]
+    points, _ = draw_from_mixture(centres, 0.1, 2, np.random.default_rng(99))
+    log_density = KernelDensity(bandwidth=0.1).fit(centres).score_samples(points)
+    kde_mi = -log_density.mean() - noise_entropy(10, 0.1)
+    kde_stderr = log_density.std(ddof=1) / math.sqrt(log_density.size)
+    combined = math.hypot(kde_stderr, dataset.mutual_information_stderr)
+    assert dataset.mutual_information == pytest.approx(kde_mi, abs=4 * combined)
+    # Finite, and below log 4096: the noise merges nearby inputs.
+    assert 5.0 < dataset.mutual_information < math.log(4096) - 0.5
+
+
+def test_continuous_input_truths():
+    assert mibench.get_dataset("net-gaussian-mixture-tanh-det-L3-e40").mutual_information == math.inf
+    assert mibench.get_dataset("net-gaussian-mixture-relu-det-L2-e40").mutual_information == math.inf
+    label = mibench.get_dataset("net-label-gaussian-mixture-tanh-det-L3-e40")
+    # Injective layers keep all of I(Y; X): the same value at every layer, below log 4.
+    assert label.mutual_information == pytest.approx(1.2412, abs=0.003)
+    assert label.mutual_information_stderr < 0.001
+
+
+def test_noisy_label_truth_obeys_data_processing():
+    first = mibench.get_dataset("net-label-szt12-tanh-noisy0.1-L1-e40")
+    third = mibench.get_dataset("net-label-szt12-tanh-noisy0.1-L3-e40")
+    margin = 2 * math.hypot(first.mutual_information_stderr, third.mutual_information_stderr)
+    assert 0.3 < third.mutual_information < first.mutual_information + margin
+    assert first.mutual_information <= math.log(2) + 2 * first.mutual_information_stderr
+
+
+def test_sampling_draws_inputs_and_fresh_noise_reproducibly():
+    dataset = mibench.get_dataset("net-szt12-tanh-noisy0.1-L1-e40")
+    x, t = dataset.sample(2000, seed=5)
+    assert x.shape == (2000, 12) and t.shape == (2000, 10) and t.dtype == np.float64
+    x2, t2 = dataset.sample(2000, seed=5)
+    assert np.array_equal(x, x2) and np.array_equal(t, t2)
+    assert not np.array_equal(t, dataset.sample(2000, seed=6)[1])
+    x3, s, t3 = sample_clean_and_noisy(dataset.name, 2000, np.random.default_rng(5))
+    assert np.array_equal(x3, x) and np.array_equal(t3, t)
+    assert (t - s).std() == pytest.approx(0.1, rel=0.03)
+    # Each input's clean activation is the deterministic image of that input.
+    model = trained_network("szt12", "tanh", 0.1).model(40)
+    np.testing.assert_allclose(s, capture(model, x, "hidden.0.activation")["hidden.0.activation"])
+    label_x, _ = mibench.get_dataset("net-label-szt12-tanh-det-L5-e40").sample(100, seed=0)
+    assert label_x.shape == (100, 1) and set(np.unique(label_x)) <= {0.0, 1.0}
+
+
+def test_linear_gaussian_channel_truth_equals_the_gaussian_mi_of_the_joint_covariance():
+    weight, covariance = linear_gaussian_channel_parameters(3, 3)
+    joint = np.block(
+        [
+            [covariance, covariance @ weight.T],
+            [weight @ covariance, weight @ covariance @ weight.T + 0.25 * np.eye(3)],
+        ]
+    )
+    dataset = mibench.get_dataset("linear-gaussian-channel-3-3-0.5")
+    assert dataset.mutual_information == pytest.approx(gaussian_mutual_information(joint, 3), abs=1e-12)
+    x, t = dataset.sample(50_000, seed=0)
+    np.testing.assert_allclose(np.cov(np.hstack([x, t]).T), joint, atol=0.05)
+    assert mibench.get_dataset("linear-gaussian-channel-3-3-0").mutual_information == math.inf
+    assert "deterministic" in dataset_tags("linear-gaussian-channel-3-3-0")
+
+
+def test_the_runner_reports_the_truth_and_its_error_for_a_network_layer():
+    (record,) = mibench.run("ksg", "net-szt12-tanh-noisy0.1-L1-e40", n=500)
+    assert record.ok and record.truth == mibench.get_dataset(record.dataset).mutual_information
+    assert record.extras["truth_stderr"] > 0

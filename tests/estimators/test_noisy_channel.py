@@ -1,0 +1,152 @@
+"""noisy-sp against one-dimensional quadrature, the linear Gaussian channel, and the KDE formulation."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+from sklearn.neighbors import KernelDensity
+
+import mibench
+from mibench.closed_form import gaussian_entropy
+from mibench.datasets.network_layers import (
+    linear_gaussian_channel_mutual_information,
+    linear_gaussian_channel_parameters,
+)
+from mibench.gaussian_mixture import (
+    draw_from_mixture,
+    gaussian_mixture_entropy,
+    gaussian_mixture_log_density,
+    noise_entropy,
+    noisy_channel_mutual_information,
+)
+
+SIGMA = 0.1
+LEVELS = np.array([-3.0, -1.0, 1.0, 3.0])
+WEIGHTS = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+
+
+def neuron_mi_by_quadrature(w: float) -> float:
+    """I(X; tanh(w X) + N(0, 0.1^2)), X uniform on {-3, -1, 1, 3}: -int p log p - h(Z)."""
+    centres = np.tanh(w * LEVELS)
+
+    def minus_p_log_p(t):
+        p = np.mean(np.exp(-0.5 * ((t - centres) / SIGMA) ** 2)) / (SIGMA * math.sqrt(2 * math.pi))
+        return -p * math.log(p) if p > 0 else 0.0
+
+    entropy, _ = integrate.quad(
+        minus_p_log_p,
+        centres.min() - 12 * SIGMA,
+        centres.max() + 12 * SIGMA,
+        points=np.unique(centres),
+        limit=500,
+        epsabs=1e-12,
+    )
+    return entropy - 0.5 * math.log(2 * math.pi * math.e * SIGMA**2)
+
+
+@pytest.fixture(scope="module")
+def exact_neuron_values():
+    return [neuron_mi_by_quadrature(w) for w in WEIGHTS]
+
+
+@pytest.mark.parametrize("index", range(len(WEIGHTS)))
+def test_single_noisy_neuron_matches_quadrature(index, exact_neuron_values):
+    w = WEIGHTS[index]
+    estimator = mibench.get_estimator("noisy-sp", sigma=SIGMA, draws=20_000, seed=index)
+    result = estimator.estimate_with_extras(LEVELS, np.tanh(w * LEVELS))
+    assert result.value == pytest.approx(exact_neuron_values[index], abs=0.01)
+    assert result.extras["stderr"] < 0.003 and result.extras["groups"] == 4
+
+
+def test_exact_neuron_information_rises_then_falls(exact_neuron_values):
+    # Compression as clustering: small w leaves the four levels within the noise, moderate w
+    # separates them (log 4 at most), large w saturates tanh and merges them in pairs (log 2).
+    values = np.array(exact_neuron_values)
+    peak = int(np.argmax(values))
+    assert 0 < peak < len(values) - 1
+    assert np.all(np.diff(values[: peak + 1]) > 0) and np.all(np.diff(values[peak:]) < 0)
+    assert values[peak] <= math.log(4) and values[peak] > 1.3
+    assert values[-1] == pytest.approx(math.log(2), abs=1e-3)
+
+
+def test_linear_gaussian_channel_matches_closed_form():
+    weight, covariance = linear_gaussian_channel_parameters(2, 2)
+    truth = linear_gaussian_channel_mutual_information(weight, covariance, 1.0)
+    x = np.random.default_rng(7).multivariate_normal(np.zeros(2), covariance, size=5000)
+    result = mibench.get_estimator("noisy-sp", sigma=1.0, draws=4).estimate_with_extras(
+        x, x @ weight.T
+    )
+    assert truth == pytest.approx(0.998, abs=1e-3)
+    assert result.value == pytest.approx(truth, abs=0.02)
+
+
+def test_same_draws_give_the_kde_log_density_and_independent_draws_agree_within_error():
+    rng = np.random.default_rng(3)
+    centres = np.tanh(rng.normal(size=(2048, 10)))
+    sigma = 0.5
+    points, _ = draw_from_mixture(centres, sigma, 1, np.random.default_rng(4))
+    kde = KernelDensity(kernel="gaussian", bandwidth=sigma).fit(centres)
+    np.testing.assert_allclose(
+        gaussian_mixture_log_density(points, centres, sigma), kde.score_samples(points), atol=1e-8
+    )
+    # The estimator and the KDE formulation h(T) - h(Z) of Goldfeld et al.'s code, on their
+    # own independent draws, agree within the combined Monte Carlo error.
+    kde_values = -kde.score_samples(draw_from_mixture(centres, sigma, 4, np.random.default_rng(5))[0])
+    kde_mi = kde_values.mean() - noise_entropy(10, sigma)
+    kde_stderr = kde_values.std(ddof=1) / math.sqrt(kde_values.size)
+    result = mibench.get_estimator("noisy-sp", sigma=sigma, draws=4, seed=6).estimate_with_extras(
+        np.arange(2048), centres
+    )
+    combined = math.hypot(result.extras["stderr"], kde_stderr)
+    assert abs(result.value - kde_mi) < 3 * combined
+    assert combined < 0.04  # so that the agreement is not vacuous
+
+
+def test_mixture_entropy_of_one_centre_is_the_gaussian_entropy():
+    value = gaussian_mixture_entropy(np.zeros((1, 3)), 0.7, draws=50_000, rng=np.random.default_rng(0))
+    assert value.value == pytest.approx(gaussian_entropy(0.49 * np.eye(3)), abs=4 * value.stderr)
+    assert value.stderr < 0.01
+
+
+def test_labels_give_the_information_about_the_label():
+    # Two classes whose centres sit at -1 and +1 (several each), far apart against sigma:
+    # T reveals the class, I(Y; T) = log 2; and it reveals nothing within a class.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=400)
+    centres = (2.0 * labels - 1.0)[:, None] + 0.01 * rng.normal(size=(400, 1))
+    estimator = mibench.get_estimator("noisy-sp", sigma=0.1, draws=8)
+    assert estimator.estimate(labels, centres) == pytest.approx(math.log(2), abs=0.01)
+    same_centre = np.ones((400, 1))
+    assert estimator.estimate(labels, same_centre) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_repeated_inputs_of_a_deterministic_layer_count_once_each_with_their_weight():
+    # Inputs 0 and 1 at well-separated centres, input 0 drawn three times as often: the
+    # empirical law of X has H = H(3/4, 1/4), and T reveals X.
+    x = np.array([0, 0, 0, 1] * 50)
+    centres = np.where(x == 0, 0.0, 5.0)[:, None]
+    value = mibench.get_estimator("noisy-sp", sigma=0.1, draws=4).estimate(x, centres)
+    assert value == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)), abs=1e-3)
+
+
+def test_mutual_information_is_h_of_the_mixture_minus_h_of_the_noise_for_distinct_inputs():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(300, 2))
+    direct = noisy_channel_mutual_information(np.arange(300), centres, 0.3, draws=200, rng=rng)
+    entropy = gaussian_mixture_entropy(centres, 0.3, draws=200, rng=np.random.default_rng(2))
+    difference = direct.value - (entropy.value - noise_entropy(2, 0.3))
+    assert abs(difference) < 4 * math.hypot(direct.stderr, entropy.stderr)
+
+
+def test_seed_reproduces_and_parameters_are_validated():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 2)), rng.normal(size=(200, 3))
+    first = mibench.estimate(x, y, "noisy-sp", sigma=0.5, seed=3)
+    assert first == mibench.estimate(x, y, "noisy-sp", sigma=0.5, seed=3)
+    assert first != mibench.estimate(x, y, "noisy-sp", sigma=0.5, seed=4)
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+        mibench.get_estimator("noisy-sp", sigma=0)
+    with pytest.raises(ValueError, match="draws must be at least 1"):
+        mibench.get_estimator("noisy-sp", draws=0)
+    assert mibench.get_estimator("noisy-sp").get_params() == {"sigma": 0.1, "draws": 1, "seed": 0}
