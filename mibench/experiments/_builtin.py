@@ -1,3 +1,6 @@
 """Imports every built-in experiment module, which registers it."""
 
-from mibench.experiments import staircase  # noqa: F401
+from mibench.experiments import (
+    computability,  # noqa: F401
+    staircase,  # noqa: F401
+)
