@@ -104,7 +104,13 @@ def _list(args) -> int:
         print(json.dumps(names) if args.format == "json" else "\n".join(names))
         return 0
     rows = []
-    for name in mibench.list_datasets(args.tag):
+    names = mibench.list_datasets(args.tag)
+    if sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        # Network-layer datasets train their network on first use: show the wait.
+        names = tqdm(names, unit="dataset", leave=False)
+    for name in names:
         dataset = mibench.get_dataset(name)
         rows.append({
             "name": name,
