@@ -1,0 +1,290 @@
+"""Compiled (numba) kernels of the KSG estimators, and the threads that run them.
+
+Every kernel releases the GIL and handles a given set of rows, so ``workers`` Python threads run
+them side by side on disjoint rows; this keeps thread control in one place (no numba threading
+layer, which may not allow concurrent calls), and the same kernels also repair single rows of the
+tree path. Distances are computed exactly as the references compute them, ``|a - b|`` in float64
+and a maximum, so the counts, and hence the estimates, agree to the last bit.
+
+Memory: the brute force keeps two length-n rows per thread (allocated here with numpy, so
+tracemalloc sees them), never an n x n matrix.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+__all__ = ["available_cores", "brute_counts", "resolve_workers", "sorted_counts"]
+
+# Joint distances are screened this many at a time: one vectorised count of the candidates
+# closer than the current k-th distance (the joint distance computed there, not stored), and the
+# branchy insertion only for blocks that have any. Measured at n=20,000, 5+5 dimensions, one
+# thread: 1.34 s with a branch per sample, 1.14 s screened, 0.95-1.04 s with the joint distance
+# computed inside the screen instead of in a pass of its own.
+_SCREEN = 32
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_workers(workers: int) -> int:
+    return available_cores() if workers == -1 else max(1, int(workers))
+
+
+def _run_in_threads(task, n_rows: int, workers: int) -> None:
+    """Call ``task(start, stop, slot)`` on ``workers`` contiguous, disjoint row ranges.
+
+    The brute-force rows all cost the same (one pass over n samples), and the 1-D searches cost
+    about the same, so equal ranges balance the threads; ``slot`` picks the thread's workspace.
+    """
+    workers = max(1, min(workers, n_rows))
+    bounds = np.linspace(0, n_rows, workers + 1).astype(np.int64)
+    if workers == 1:
+        task(0, n_rows, 0)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(task, int(bounds[s]), int(bounds[s + 1]), s) for s in range(workers)
+        ]
+        for future in futures:
+            future.result()  # re-raise any error from a thread
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _chebyshev_to(data, i, out):
+    """out[j] = max_c |data[c, j] - data[c, i]| for a (d, n) array, d >= 1.
+
+    Coordinates are taken four (then two, then one) at a time so that each pass over ``out``
+    does more arithmetic per load and store; the inner loops over j vectorise.
+    """
+    d, n = data.shape
+    c = 0
+    first = True
+    while c + 4 <= d:
+        r0, r1, r2, r3 = data[c], data[c + 1], data[c + 2], data[c + 3]
+        a0, a1, a2, a3 = r0[i], r1[i], r2[i], r3[i]
+        if first:
+            for j in range(n):
+                out[j] = max(
+                    max(abs(r0[j] - a0), abs(r1[j] - a1)), max(abs(r2[j] - a2), abs(r3[j] - a3))
+                )
+            first = False
+        else:
+            for j in range(n):
+                out[j] = max(
+                    out[j],
+                    max(
+                        max(abs(r0[j] - a0), abs(r1[j] - a1)),
+                        max(abs(r2[j] - a2), abs(r3[j] - a3)),
+                    ),
+                )
+        c += 4
+    if c + 2 <= d:
+        r0, r1 = data[c], data[c + 1]
+        a0, a1 = r0[i], r1[i]
+        if first:
+            for j in range(n):
+                out[j] = max(abs(r0[j] - a0), abs(r1[j] - a1))
+            first = False
+        else:
+            for j in range(n):
+                out[j] = max(out[j], max(abs(r0[j] - a0), abs(r1[j] - a1)))
+        c += 2
+    if c < d:
+        r0 = data[c]
+        a0 = r0[i]
+        if first:
+            for j in range(n):
+                out[j] = abs(r0[j] - a0)
+        else:
+            for j in range(n):
+                out[j] = max(out[j], abs(r0[j] - a0))
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _brute_rows(x_t, y_t, k, variant, rows, work, counts_x, counts_y):
+    """KSG marginal counts of ``rows`` by one exact pass over all samples per row.
+
+    x_t, y_t : (d_x, n), (d_y, n) C-contiguous. work : (2, n) scratch. Neighbours are the k
+    smallest joint distances with ties broken by the smaller sample index (a stable sort's
+    order), which is what makes variant 2 well defined on data with ties.
+    """
+    n = x_t.shape[1]
+    dist_x = work[0]
+    dist_y = work[1]
+    best_d = np.empty(k)
+    best_j = np.empty(k, np.int64)
+    for i in rows:
+        _chebyshev_to(x_t, i, dist_x)
+        _chebyshev_to(y_t, i, dist_y)
+        for m in range(k):
+            best_d[m] = np.inf
+            best_j[m] = -1
+        kth = np.inf
+        for j0 in range(0, n, _SCREEN):
+            j1 = min(n, j0 + _SCREEN)
+            closer = 0
+            for j in range(j0, j1):
+                closer += max(dist_x[j], dist_y[j]) < kth
+            if closer == 0:
+                continue
+            for j in range(j0, j1):
+                d = max(dist_x[j], dist_y[j])
+                # j grows, so an equal distance never displaces an earlier (smaller) index;
+                # a sample is not its own neighbour.
+                if d < kth and j != i:
+                    m = k - 1
+                    while m > 0 and best_d[m - 1] > d:
+                        best_d[m] = best_d[m - 1]
+                        best_j[m] = best_j[m - 1]
+                        m -= 1
+                    best_d[m] = d
+                    best_j[m] = j
+                    kth = best_d[k - 1]
+        if variant == 1:
+            radius_x = kth
+            radius_y = kth
+        else:
+            radius_x = 0.0
+            radius_y = 0.0
+            for m in range(k):
+                radius_x = max(radius_x, dist_x[best_j[m]])
+                radius_y = max(radius_y, dist_y[best_j[m]])
+        count_x = 0
+        count_y = 0
+        if variant == 1:
+            for j in range(n):
+                count_x += dist_x[j] < radius_x
+                count_y += dist_y[j] < radius_y
+        else:
+            for j in range(n):
+                count_x += dist_x[j] <= radius_x
+                count_y += dist_y[j] <= radius_y
+        # Both sums included the sample itself (distance 0), except a strict count at radius 0.
+        counts_x[i] = count_x - 1
+        counts_y[i] = count_y - 1
+
+
+def brute_counts(
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    variant: int,
+    workers: int,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Marginal counts n_x, n_y (sample itself excluded) by the exact blocked brute force.
+
+    Only ``rows`` (default: all) are computed; the other entries of the result are undefined.
+    """
+    n = x.shape[0]
+    x_t = np.ascontiguousarray(x.T)
+    y_t = np.ascontiguousarray(y.T)
+    rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    counts_x = np.empty(n, dtype=np.int64)
+    counts_y = np.empty(n, dtype=np.int64)
+    workers = max(1, min(workers, rows.size))
+    workspaces = [np.empty((2, n)) for _ in range(workers)]
+
+    def task(start, stop, slot):
+        _brute_rows(
+            x_t, y_t, k, variant, rows[start:stop], workspaces[slot], counts_x, counts_y
+        )
+
+    if rows.size:
+        _run_in_threads(task, rows.size, workers)
+    return counts_x, counts_y
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _inside(distance, radius, strict):
+    return distance < radius if strict else distance <= radius
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _sorted_count_rows(sorted_values, radii, strict, start, stop, out):
+    """Counts for the samples at sorted positions start..stop, radii and out in sorted order.
+
+    out[p] = #{q : |s_q - s_p| < r_p} (<= unless strict) minus the sample itself. In floating
+    point s - v is monotone in s, so the samples within the radius form one run of the sorted
+    column, found by searching on the exact predicate: the count equals the one from computed
+    distances even where v +- r would round. The searches gallop out from the sample's own
+    position, so they cost O(log count) and stay in cache, taken in sorted order.
+    """
+    n = sorted_values.shape[0]
+    for p in range(start, stop):
+        v = sorted_values[p]
+        r = radii[p]
+        # first: the first q with s_q >= v, or s_q < v within the radius; first <= p.
+        hi = p
+        lo = 0
+        step = 1
+        while True:
+            q = hi - step
+            if q < 0:
+                break
+            if sorted_values[q] >= v or _inside(v - sorted_values[q], r, strict):
+                hi = q
+                step *= 2
+            else:
+                lo = q + 1
+                break
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            s = sorted_values[mid]
+            if s >= v or _inside(v - s, r, strict):
+                hi = mid
+            else:
+                lo = mid + 1
+        first = lo
+        # end: the first q with s_q >= v beyond the radius; every q < first has s_q < v.
+        lo = first
+        hi = n
+        s = sorted_values[lo]
+        if not (s >= v and not _inside(s - v, r, strict)):
+            step = 1
+            while True:
+                q = lo + step
+                if q >= n:
+                    break
+                s = sorted_values[q]
+                if s >= v and not _inside(s - v, r, strict):
+                    hi = q
+                    break
+                lo = q
+                step *= 2
+            lo += 1
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                s = sorted_values[mid]
+                if s >= v and not _inside(s - v, r, strict):
+                    hi = mid
+                else:
+                    lo = mid + 1
+        out[p] = lo - first - 1
+
+
+def sorted_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int) -> np.ndarray:
+    """Number of other samples of a 1-D column within ``radii``: O(n log n), exact."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    # Everything in sorted order: the searches of neighbouring samples touch the same memory.
+    order = np.argsort(values)
+    sorted_values = values[order]
+    sorted_radii = np.ascontiguousarray(np.asarray(radii, dtype=np.float64)[order])
+    sorted_out = np.empty(values.shape[0], dtype=np.int64)
+
+    def task(start, stop, slot):
+        _sorted_count_rows(sorted_values, sorted_radii, strict, start, stop, sorted_out)
+
+    _run_in_threads(task, values.shape[0], workers)
+    out = np.empty_like(sorted_out)
+    out[order] = sorted_out
+    return out

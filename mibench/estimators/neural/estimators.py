@@ -1,0 +1,355 @@
+"""The five registered neural estimators: MINE, DV, NWJ, InfoNCE and SMILE.
+
+They differ only in the bound they train and read off (:mod:`.bounds`); the critic
+(:mod:`.critics`) and the training loop with its held-out read-out (:mod:`.training`) are
+shared. This module does not import torch: the trainer is imported when an estimate is first
+asked for, so ``import mibench`` stays light.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import ClassVar
+
+import numpy as np
+
+from mibench.estimators.neural.splits import split_sizes
+from mibench.estimators.registry import register
+from mibench.interface import Estimate, Estimator
+from mibench.validation import check_choice, check_integer, check_positive
+
+__all__ = ["DV", "MINE", "NWJ", "InfoNCE", "NeuralEstimator", "SMILE"]
+
+_CRITICS = ("separable", "concat")
+_DEVICES = ("cpu", "cuda")
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    critic : {"separable", "concat"}, default "separable"
+        ``"separable"``: f(x, y) = g(x) . h(y), two MLP encoders and a dot product (a batch of
+        K costs 2K encoder passes). ``"concat"``: one MLP on [x, y] (K^2 passes per batch).
+    hidden : tuple of int, default (64, 64)
+        Widths of the hidden (ReLU) layers of each MLP; () makes them linear.
+    embedding_dim : int, default 32
+        Dimension of the embeddings g(x), h(y) of the separable critic.
+    batch_size : int, default 256
+        Paired samples per training batch; every batch offers its K (K - 1) off-diagonal
+        pairs as samples of p(x) p(y).
+    steps : int, default 3000
+        Most AdamW steps (early stopping usually ends training sooner).
+    learning_rate : float, default 2e-3
+        AdamW's learning rate.
+    weight_decay : float, default 1.0
+        AdamW's decoupled weight decay: every step multiplies the weights by
+        1 - learning_rate * weight_decay. It keeps the critic from memorising the training
+        pairs, which otherwise drives the held-out bound down in high dimensions.
+    weight_averaging : float, default 0.99
+        Decay of the exponential moving average of the critic's weights (Polyak averaging);
+        the averaged critic is the one evaluated. 0 evaluates the raw weights.
+    test_fraction : float, default 0.2
+        Fraction of the samples held out, never trained on, to read the estimate off.
+    eval_batch_size : int or None, default None
+        Size of the held-out batches the bound is evaluated on (each scored like a training
+        batch, then averaged); None means ``batch_size``. The bound depends on it: InfoNCE
+        can never exceed log(eval_batch_size), and the log-mean-exp of DV, MINE and SMILE is
+        biased upward by small batches. Capped at the number of held-out samples.
+    eval_every : int, default 50
+        Steps between two points of the training curve and early-stopping checks.
+    early_stopping : bool, default True
+        Hold out a further ``validation_fraction`` of the samples and stop when their bound
+        has not improved for ``patience`` checks; the estimate is the test bound of the
+        weights that did best on validation. The test part plays no role in that choice, so
+        the estimate stays an honest held-out number.
+    patience : int, default 4
+        Checks without improvement before early stopping ends training.
+    validation_fraction : float, default 0.1
+        Fraction of the samples used for early stopping (only when ``early_stopping``).
+    standardize : bool, default True
+        Centre and scale every column with the training part's mean and standard deviation.
+    seed : int, default 0
+        Seed of the split, the critic's initialisation, the batches and the evaluation
+        partitions; the same seed gives the same estimate on the same device.
+    device : {"cpu", "cuda"}, default "cpu"
+        Where torch trains the critic; "cuda" needs a CUDA device.
+    num_threads : int or None, default 1
+        torch's CPU threads while training (restored afterwards); None keeps torch's setting.
+        The critics are small: one thread is as fast on an idle machine and several times
+        faster when other processes compete for the cores, where torch's extra threads
+        spin-wait.
+"""
+
+
+def _check_fraction(value, name: str) -> float:
+    value = check_positive(value, name)
+    if not value < 1:
+        raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
+    return value
+
+
+def _check_hidden(value) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"hidden must be a sequence of layer widths, e.g. (64, 64), got {value!r}")
+    return tuple(check_integer(width, "each width in hidden", minimum=1) for width in value)
+
+
+def _check_optional_integer(value, name: str, minimum: int) -> int | None:
+    return None if value is None else check_integer(value, name, minimum=minimum)
+
+
+def _check_device(device) -> str:
+    check_choice(device, "device", _DEVICES)
+    if device == "cuda":
+        import torch  # only a CUDA request pays for importing torch here
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device='cuda' was asked for, but torch {torch.__version__} finds no CUDA "
+                "device (torch.cuda.is_available() is False); use device='cpu'"
+            )
+    return device
+
+
+def _document(extra_parameters: str = ""):
+    """Append the shared Parameters section, then the estimator's own parameters."""
+
+    def decorator(cls):
+        cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + _PARAMETERS_DOC + extra_parameters
+        return cls
+
+    return decorator
+
+
+class NeuralEstimator(Estimator):
+    """Base of the variational-bound estimators: shared parameters, validation and training.
+
+    Subclasses set :attr:`bound`; those with an extra parameter (MINE's ``ema_rate``,
+    SMILE's ``tau``) spell out the full keyword-only signature, since the parameters an
+    estimator has are read off its ``__init__``.
+    """
+
+    #: Which bound to train and read off (a name in ``training.BOUNDS``).
+    bound: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        critic: str = "separable",
+        hidden: tuple[int, ...] = (64, 64),
+        embedding_dim: int = 32,
+        batch_size: int = 256,
+        steps: int = 3000,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1.0,
+        weight_averaging: float = 0.99,
+        test_fraction: float = 0.2,
+        eval_batch_size: int | None = None,
+        eval_every: int = 50,
+        early_stopping: bool = True,
+        patience: int = 4,
+        validation_fraction: float = 0.1,
+        standardize: bool = True,
+        seed: int = 0,
+        device: str = "cpu",
+        num_threads: int | None = 1,
+    ):
+        self.critic = check_choice(critic, "critic", _CRITICS)
+        self.hidden = _check_hidden(hidden)
+        self.embedding_dim = check_integer(embedding_dim, "embedding_dim", minimum=1)
+        # Two samples are the fewest that give an off-diagonal pair.
+        self.batch_size = check_integer(batch_size, "batch_size", minimum=2)
+        self.steps = check_integer(steps, "steps", minimum=1)
+        self.learning_rate = check_positive(learning_rate, "learning_rate")
+        self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
+        self.weight_averaging = check_positive(weight_averaging, "weight_averaging", True)
+        if not self.weight_averaging < 1:
+            raise ValueError(f"weight_averaging must be in [0, 1), got {weight_averaging!r}")
+        self.test_fraction = _check_fraction(test_fraction, "test_fraction")
+        self.eval_batch_size = _check_optional_integer(eval_batch_size, "eval_batch_size", 2)
+        self.eval_every = check_integer(eval_every, "eval_every", minimum=1)
+        self.early_stopping = check_choice(early_stopping, "early_stopping", (True, False))
+        self.patience = check_integer(patience, "patience", minimum=1)
+        self.validation_fraction = _check_fraction(validation_fraction, "validation_fraction")
+        if self.early_stopping and self.test_fraction + self.validation_fraction >= 1:
+            raise ValueError(
+                f"test_fraction + validation_fraction must leave samples to train on, got "
+                f"{self.test_fraction} + {self.validation_fraction}"
+            )
+        self.standardize = check_choice(standardize, "standardize", (True, False))
+        self.seed = check_integer(seed, "seed", minimum=0)
+        self.device = _check_device(device)
+        self.num_threads = _check_optional_integer(num_threads, "num_threads", 1)
+
+    def _held_out_fractions(self) -> tuple[float, float]:
+        return self.test_fraction, self.validation_fraction if self.early_stopping else 0.0
+
+    def min_samples(self) -> int:
+        test, validation = self._held_out_fractions()
+        n = self.batch_size
+        while True:
+            n_train, n_validation, n_test = split_sizes(n, test, validation)
+            if n_train >= self.batch_size and n_test >= 2 and (not validation or n_validation >= 2):
+                return n
+            n += 1
+
+    def min_samples_reason(self) -> str:
+        held_out = f"test_fraction={self.test_fraction}"
+        if self.early_stopping:
+            held_out += f" and validation_fraction={self.validation_fraction}"
+        return f"batch_size={self.batch_size} training samples after holding out {held_out}"
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
+        from mibench.estimators.neural.training import TrainingConfig, train_and_estimate
+
+        config = TrainingConfig(bound=self.bound, **self.get_params())
+        value, extras = train_and_estimate(x, y, config)
+        return Estimate(value, extras)
+
+
+@register("dv")
+@_document()
+class DV(NeuralEstimator):
+    """Donsker-Varadhan bound, I >= E_p[f] - log E_q[e^f], trained by plain gradient ascent.
+
+    q = p(x) p(y). The minibatch log-mean-exp makes the gradient biased and the bound's
+    variance grows like e^I(X;Y) (McAllester & Stratos 2020; Song & Ermon 2020): expect noisy
+    estimates at high MI. MI in nats, read off held-out samples.
+    """
+
+    bound = "dv"
+
+
+@register("nwj")
+@_document()
+class NWJ(NeuralEstimator):
+    """Nguyen-Wainwright-Jordan bound, I >= E_p[f] - e^-1 E_q[e^f].
+
+    Unbiased minibatch gradients, but the same e^I(X;Y) variance as DV. MI in nats, read off
+    held-out samples.
+    """
+
+    bound = "nwj"
+
+
+@register("infonce")
+@_document()
+class InfoNCE(NeuralEstimator):
+    """InfoNCE (contrastive predictive coding) bound, van den Oord et al. 2018.
+
+    I >= E[1/K sum_i log(e^f(x_i,y_i) / (1/K sum_j e^f(x_i,y_j)))] with K samples per batch:
+    low variance, but never above log K. The estimate is read off held-out batches of
+    ``eval_batch_size`` (default ``batch_size``) samples, so it is at most
+    log(eval_batch_size), reported in the extras as ``infonce_ceiling``; where the true MI
+    approaches that ceiling the estimate saturates there. MI in nats.
+    """
+
+    bound = "infonce"
+
+
+@register("mine")
+@_document(
+    """    ema_rate : float, default 0.01
+        Weight of the newest batch in the moving average of E_q[e^f], in (0, 1].
+"""
+)
+class MINE(NeuralEstimator):
+    """MINE, Belghazi et al. 2018: the Donsker-Varadhan bound with a bias-corrected gradient.
+
+    The gradient's E_q[e^f] denominator is a moving average over batches, with rate
+    ``ema_rate``, instead of the current batch's mean. The reported value is the DV bound on
+    held-out samples, in nats.
+    """
+
+    bound = "mine"
+
+    def __init__(
+        self,
+        *,
+        critic: str = "separable",
+        hidden: tuple[int, ...] = (64, 64),
+        embedding_dim: int = 32,
+        batch_size: int = 256,
+        steps: int = 3000,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1.0,
+        weight_averaging: float = 0.99,
+        test_fraction: float = 0.2,
+        eval_batch_size: int | None = None,
+        eval_every: int = 50,
+        early_stopping: bool = True,
+        patience: int = 4,
+        validation_fraction: float = 0.1,
+        standardize: bool = True,
+        seed: int = 0,
+        device: str = "cpu",
+        num_threads: int | None = 1,
+        ema_rate: float = 0.01,
+    ):
+        super().__init__(
+            critic=critic, hidden=hidden, embedding_dim=embedding_dim, batch_size=batch_size,
+            steps=steps, learning_rate=learning_rate, weight_decay=weight_decay,
+            weight_averaging=weight_averaging, test_fraction=test_fraction,
+            eval_batch_size=eval_batch_size, eval_every=eval_every,
+            early_stopping=early_stopping, patience=patience,
+            validation_fraction=validation_fraction, standardize=standardize, seed=seed,
+            device=device, num_threads=num_threads,
+        )  # fmt: skip
+        self.ema_rate = check_positive(ema_rate, "ema_rate")
+        if self.ema_rate > 1:
+            raise ValueError(f"ema_rate must be in (0, 1], got {ema_rate!r}")
+
+
+@register("smile")
+@_document(
+    """    tau : float, default 5.0
+        Clipping threshold of the critic in the partition term; > 0, may be ``math.inf``.
+"""
+)
+class SMILE(NeuralEstimator):
+    """SMILE, Song & Ermon 2020: I ~ E_p[f] - log E_q[e^clip(f, -tau, tau)].
+
+    The critic is trained on the Jensen-Shannon objective, whose optimum is the log density
+    ratio, and the clipped Donsker-Varadhan value is read off held-out samples. Clipping
+    bounds the variance of the partition term at the price of a bias (downward at high MI);
+    ``tau=math.inf`` reads off plain DV. MI in nats.
+    """
+
+    bound = "smile"
+
+    def __init__(
+        self,
+        *,
+        critic: str = "separable",
+        hidden: tuple[int, ...] = (64, 64),
+        embedding_dim: int = 32,
+        batch_size: int = 256,
+        steps: int = 3000,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1.0,
+        weight_averaging: float = 0.99,
+        test_fraction: float = 0.2,
+        eval_batch_size: int | None = None,
+        eval_every: int = 50,
+        early_stopping: bool = True,
+        patience: int = 4,
+        validation_fraction: float = 0.1,
+        standardize: bool = True,
+        seed: int = 0,
+        device: str = "cpu",
+        num_threads: int | None = 1,
+        tau: float = 5.0,
+    ):
+        super().__init__(
+            critic=critic, hidden=hidden, embedding_dim=embedding_dim, batch_size=batch_size,
+            steps=steps, learning_rate=learning_rate, weight_decay=weight_decay,
+            weight_averaging=weight_averaging, test_fraction=test_fraction,
+            eval_batch_size=eval_batch_size, eval_every=eval_every,
+            early_stopping=early_stopping, patience=patience,
+            validation_fraction=validation_fraction, standardize=standardize, seed=seed,
+            device=device, num_threads=num_threads,
+        )  # fmt: skip
+        if isinstance(tau, numbers.Real) and not isinstance(tau, bool) and tau == math.inf:
+            self.tau = math.inf
+        else:
+            self.tau = check_positive(tau, "tau")

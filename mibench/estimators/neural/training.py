@@ -1,0 +1,398 @@
+"""The one training loop behind every neural estimator, and the held-out read-out.
+
+:func:`train_and_estimate` does, for any bound:
+
+1. split the samples into disjoint training, validation (with early stopping) and test parts;
+2. standardize every column with the mean and standard deviation of the training part;
+3. train a critic with AdamW on minibatches drawn epoch by epoch from the training part,
+   maximising the bound's training objective (the bound itself, except for MINE's
+   bias-corrected gradient and SMILE's Jensen-Shannon critic training), while keeping an
+   exponential moving average of the critic's weights (Polyak averaging), which is the critic
+   that gets evaluated;
+4. every ``eval_every`` steps, record the mean training bound since the last record (of the
+   raw, trained weights, on the training batches) and the bound of the averaged critic on the
+   held-out test part: the training curve. With early stopping it also records the averaged
+   critic's bound on the validation part, which alone decides when to stop and which weights
+   to keep; the test part never influences training or the choice of weights;
+5. return the test-part bound of the final (or best-on-validation) averaged critic.
+
+The held-out bound is the mean over batches of ``eval_batch_size`` test samples, each scored
+like a training batch (its diagonal against its off-diagonal), pooled over a few random
+partitions of the test part. For InfoNCE that batch size is the bound's ceiling: the estimate
+is at most log(eval_batch_size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from mibench.estimators.neural import bounds
+from mibench.estimators.neural.critics import make_critic
+from mibench.estimators.neural.splits import split_sizes
+
+__all__ = [
+    "BOUNDS",
+    "Objective",
+    "TrainingConfig",
+    "TrainingDivergedError",
+    "average_weights",
+    "read_out",
+    "train_and_estimate",
+    "training_step",
+]
+
+#: The bounds the trainer knows, by estimator name.
+BOUNDS = ("mine", "dv", "nwj", "infonce", "smile")
+
+#: A training bound this far below zero (nats, averaged between two records) means the
+#: optimiser is running away: every critic starts near f = 0, where each bound is close to 0,
+#: and a working ascent only raises it.
+DIVERGED_BELOW = -50.0
+
+#: Random partitions of a held-out part into evaluation batches: as many as it takes to score
+#: about _EVAL_SAMPLES samples, at most _EVAL_PARTITIONS. On small held-out parts, pooling
+#: several partitions uses every sample whatever the remainder, and averages over which pairs
+#: serve as negatives; large parts need only one.
+_EVAL_PARTITIONS = 4
+_EVAL_SAMPLES = 4000
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The critic's training produced NaN or inf, or ran away; no estimate can be read off."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything the trainer needs; the estimators' docstrings explain each field."""
+
+    bound: str
+    critic: str = "separable"
+    hidden: tuple[int, ...] = (64, 64)
+    embedding_dim: int = 32
+    batch_size: int = 256
+    steps: int = 3000
+    learning_rate: float = 2e-3
+    weight_decay: float = 1.0
+    weight_averaging: float = 0.99
+    test_fraction: float = 0.2
+    eval_batch_size: int | None = None
+    eval_every: int = 50
+    early_stopping: bool = True
+    patience: int = 4
+    validation_fraction: float = 0.1
+    standardize: bool = True
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = 1
+    tau: float = math.inf
+    ema_rate: float = 0.01
+
+
+@dataclass
+class _Curve:
+    step: list[int] = field(default_factory=list)
+    train: list[float] = field(default_factory=list)
+    test: list[float] = field(default_factory=list)
+    validation: list[float] = field(default_factory=list)
+
+
+def read_out(bound: str, scores: torch.Tensor, tau: float = math.inf) -> torch.Tensor:
+    """The value of ``bound`` on a (K, K) score matrix, in nats (MINE reads off DV)."""
+    if bound in ("dv", "mine"):
+        return bounds.dv_bound(scores)
+    if bound == "nwj":
+        return bounds.nwj_bound(scores)
+    if bound == "infonce":
+        return bounds.infonce_bound(scores)
+    if bound == "smile":
+        return bounds.smile_bound(scores, tau)
+    raise ValueError(f"unknown bound {bound!r}; known bounds: {', '.join(BOUNDS)}")
+
+
+class Objective:
+    """A bound's training objective: called on a score matrix, returns (what to maximise,
+    the bound's value). MINE's moving average makes it stateful."""
+
+    def __init__(self, bound: str, tau: float = math.inf, ema_rate: float = 0.01):
+        if bound not in BOUNDS:
+            raise ValueError(f"unknown bound {bound!r}; known bounds: {', '.join(BOUNDS)}")
+        self.bound = bound
+        self.tau = tau
+        self.ema_rate = ema_rate
+        self.log_moving_average: torch.Tensor | None = None
+
+    def __call__(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        value = read_out(self.bound, scores, self.tau)
+        if self.bound == "mine":
+            batch = bounds.log_mean_exp_marginal(scores).detach()
+            if self.log_moving_average is None:
+                self.log_moving_average = batch
+            else:
+                # ma <- (1 - a) ma + a E_batch[e^f], kept in log space so it cannot overflow.
+                self.log_moving_average = torch.logaddexp(
+                    math.log1p(-self.ema_rate) + self.log_moving_average,
+                    math.log(self.ema_rate) + batch,
+                )
+            return bounds.mine_surrogate(scores, self.log_moving_average), value
+        if self.bound == "smile":
+            # SMILE trains the critic on the Jensen-Shannon objective (Song & Ermon, sec. 4)
+            # and only reads the clipped DV bound off it.
+            return bounds.js_bound(scores), value
+        return value, value
+
+
+class _HeldOut:
+    """A held-out part on the device, cut into evaluation batches once, so that every
+    evaluation along the curve scores the same pairs."""
+
+    def __init__(self, x, y, batch_size: int, rng: np.random.Generator):
+        n = x.shape[0]
+        self.x, self.y = x, y
+        self.batch_size = min(batch_size, n)
+        self.batches = []
+        for _ in range(min(_EVAL_PARTITIONS, math.ceil(_EVAL_SAMPLES / n))):
+            order = torch.as_tensor(rng.permutation(n), device=x.device)
+            for start in range(0, n - self.batch_size + 1, self.batch_size):
+                self.batches.append(order[start : start + self.batch_size])
+
+    @torch.no_grad()
+    def bound(self, critic, bound: str, tau: float) -> float:
+        values = [read_out(bound, critic(self.x[i], self.y[i]), tau) for i in self.batches]
+        return float(torch.stack(values).mean())
+
+
+def training_step(critic, optimizer, objective, x: torch.Tensor, y: torch.Tensor):
+    """One ascent step on a batch: forward, objective, backward, optimiser step.
+
+    Returns the bound's value on the batch (a detached scalar tensor), or None, without
+    stepping, when the objective is NaN or inf.
+    """
+    target, value = objective(critic(x, y))
+    if not torch.isfinite(target):
+        return None
+    optimizer.zero_grad(set_to_none=True)
+    (-target).backward()
+    optimizer.step()
+    return value.detach()
+
+
+def average_weights(pairs, decay: float, step: int) -> None:
+    """Move each averaged weight towards its trained weight: a = d a + (1 - d) w.
+
+    The effective decay grows as (step - 1) / (step + 9) up to ``decay``, so the average
+    forgets the random initial weights within a few steps in short runs (the ``num_updates``
+    rule of TensorFlow's ExponentialMovingAverage).
+    """
+    effective = min(decay, (step - 1) / (step + 9))
+    with torch.no_grad():
+        for average, weight in pairs:
+            average.lerp_(weight, 1.0 - effective)
+
+
+def _standardize(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    scale = reference.std(axis=0)
+    scale[scale == 0] = 1.0  # a constant column carries no information; leave it at 0
+    return (values - reference.mean(axis=0)) / scale
+
+
+def _diverged(message: str, config: TrainingConfig) -> TrainingDivergedError:
+    advice = f"try a smaller learning_rate (now {config.learning_rate:g})"
+    if not config.standardize:
+        advice += " or standardize=True"
+    return TrainingDivergedError(f"{message}; no estimate can be read off this critic: {advice}")
+
+
+@contextlib.contextmanager
+def _intra_op_threads(count: int | None):
+    """Run torch's CPU kernels on ``count`` threads inside the block; None changes nothing."""
+    previous = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def train_and_estimate(
+    x: np.ndarray, y: np.ndarray, config: TrainingConfig
+) -> tuple[float, dict[str, Any]]:
+    """Train a critic on part of the samples and read the bound off the held-out part.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n, d_x)
+    y : ndarray of float64, shape (n, d_y)
+        Paired samples, already validated; n must leave ``config.batch_size`` training
+        samples after the held-out parts are set aside.
+    config : TrainingConfig
+
+    Returns
+    -------
+    estimate : float
+        The bound on the test part, in nats.
+    extras : dict
+        JSON-serialisable diagnostics: the sizes of the parts, the evaluation batch size, the
+        steps run (and with early stopping the step whose weights were kept), the training
+        curve (``curve``: lists ``step``, ``train``, ``test`` and with early stopping
+        ``validation``, bounds in nats), and for InfoNCE its ceiling log(eval batch size).
+
+    Raises
+    ------
+    TrainingDivergedError
+        If the objective or a held-out bound becomes NaN or inf, or the training bound runs
+        away below zero.
+    """
+    if config.bound not in BOUNDS:
+        raise ValueError(f"unknown bound {config.bound!r}; known bounds: {', '.join(BOUNDS)}")
+    with _intra_op_threads(config.num_threads):
+        return _train_and_estimate(x, y, config)
+
+
+def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
+    n = x.shape[0]
+    validation_fraction = config.validation_fraction if config.early_stopping else 0.0
+    n_train, n_validation, n_test = split_sizes(n, config.test_fraction, validation_fraction)
+    if n_train < config.batch_size or n_test < 2 or (config.early_stopping and n_validation < 2):
+        raise ValueError(
+            f"too few samples: {n} leave {n_train} for training, {n_validation} for validation "
+            f"and {n_test} for the read-out; training needs batch_size={config.batch_size}"
+        )
+    split_seed, batch_seed, eval_seed = np.random.SeedSequence(config.seed).spawn(3)
+    order = np.random.default_rng(split_seed).permutation(n)
+    train_idx = order[:n_train]
+    validation_idx = order[n_train : n_train + n_validation]
+    test_idx = order[n_train + n_validation :]
+    if config.standardize:
+        x = _standardize(x, x[train_idx])
+        y = _standardize(y, y[train_idx])
+
+    device = torch.device(config.device)
+
+    def tensor(values: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=torch.float32, device=device)
+
+    x_train, y_train = tensor(x[train_idx]), tensor(y[train_idx])
+    eval_batch_size = config.eval_batch_size or config.batch_size
+    eval_rng = np.random.default_rng(eval_seed)
+    test = _HeldOut(tensor(x[test_idx]), tensor(y[test_idx]), eval_batch_size, eval_rng)
+    validation = None
+    if config.early_stopping:
+        validation = _HeldOut(
+            tensor(x[validation_idx]), tensor(y[validation_idx]), eval_batch_size, eval_rng
+        )
+
+    with torch.random.fork_rng(devices=[]):
+        # The default initialisation of torch's layers draws from the global generator: seed
+        # it here, and fork_rng puts the caller's state back afterwards.
+        torch.manual_seed(config.seed)
+        trained = make_critic(
+            config.critic, x.shape[1], y.shape[1], config.hidden, config.embedding_dim
+        )
+    trained.to(device)
+    optimizer = torch.optim.AdamW(
+        trained.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    # The evaluated critic: the average of the recent weights smooths out the minibatch noise
+    # of the last steps, which would otherwise show up in the estimate.
+    averaged = copy.deepcopy(trained).requires_grad_(False)
+    pairs = list(zip(averaged.parameters(), trained.parameters()))
+    objective = Objective(config.bound, config.tau, config.ema_rate)
+
+    curve = _Curve()
+    best_value, best_index = -math.inf, -1
+    checks_since_best = 0
+    batch_rng = np.random.default_rng(batch_seed)
+    epoch_order = torch.as_tensor(batch_rng.permutation(n_train), device=device)
+    position = 0
+    train_sum = torch.zeros((), device=device)
+    train_count = 0
+    step = 0
+    while step < config.steps:
+        if position + config.batch_size > n_train:
+            epoch_order = torch.as_tensor(batch_rng.permutation(n_train), device=device)
+            position = 0
+        idx = epoch_order[position : position + config.batch_size]
+        position += config.batch_size
+        value = training_step(trained, optimizer, objective, x_train[idx], y_train[idx])
+        if value is None:
+            raise _diverged(
+                f"training diverged at step {step + 1} of {config.steps}: the {config.bound} "
+                "objective became NaN or inf",
+                config,
+            )
+        step += 1
+        average_weights(pairs, config.weight_averaging, step)
+        train_sum += value
+        train_count += 1
+        if step % config.eval_every and step != config.steps:
+            continue
+
+        train_mean = float(train_sum) / train_count
+        train_sum.zero_()
+        train_count = 0
+        test_value = test.bound(averaged, config.bound, config.tau)
+        curve.step.append(step)
+        curve.train.append(train_mean)
+        curve.test.append(test_value)
+        if not (math.isfinite(train_mean) and math.isfinite(test_value)):
+            raise _diverged(
+                f"training diverged by step {step}: the training bound is {train_mean} and "
+                f"the held-out bound {test_value}",
+                config,
+            )
+        if train_mean < DIVERGED_BELOW:
+            raise _diverged(
+                f"training diverged by step {step}: the training {config.bound} bound fell to "
+                f"{train_mean:.3g} nats, though it starts near 0 and ascent should raise it",
+                config,
+            )
+        if validation is None:
+            continue
+        validation_value = validation.bound(averaged, config.bound, config.tau)
+        curve.validation.append(validation_value)
+        if not math.isfinite(validation_value):
+            raise _diverged(
+                f"training diverged by step {step}: the validation bound is {validation_value}",
+                config,
+            )
+        if validation_value > best_value:
+            best_value, best_index = validation_value, len(curve.step) - 1
+            checks_since_best = 0
+        else:
+            checks_since_best += 1
+            if checks_since_best >= config.patience:
+                break
+
+    extras: dict[str, Any] = {
+        "bound": config.bound,
+        "n_train": n_train,
+        "n_validation": n_validation,
+        "n_test": n_test,
+        "eval_batch_size": test.batch_size,
+        "eval_batches": len(test.batches),
+        "steps_run": step,
+    }
+    if validation is not None:
+        # The weights kept are those of the best validation check; their test bound was
+        # recorded at that check, so the estimate is read off the curve.
+        estimate = curve.test[best_index]
+        extras.update(best_step=curve.step[best_index], stopped_early=step < config.steps)
+    else:
+        estimate = curve.test[-1]
+    if config.bound == "infonce":
+        extras["infonce_ceiling"] = math.log(test.batch_size)
+    extras["curve"] = {
+        "step": curve.step,
+        "train": curve.train,
+        "test": curve.test,
+        **({"validation": curve.validation} if validation is not None else {}),
+    }
+    return estimate, extras
