@@ -4,8 +4,9 @@ Every estimator runs on every ground-truth task (the 40 Beyond-Normal tasks and 
 independent pairs) at n = ``ACCURACY_N``, once per seed; the seeds are averaged exactly as the
 leaderboard does (:func:`mibench.scoring.aggregate`), and the solved count is the one
 :func:`mibench.scoring.score_suites` gives, as in the CLI summary and ``mibench report``.
-A task's error track fails when any of its runs failed (a diverged training, say), rather than report the mean of the runs that survived;
-the failed runs are counted by ``track_runs_failed``. The grid is run once per asv run, in
+A task's error track fails when any of its runs failed (a diverged training, say), rather
+than report the mean of the runs that survived; the failed runs are counted by
+``track_runs_failed``. The grid is run once per asv run, in
 ``setup_cache``; the tracks only read it. Neural estimators have their own grid (fewer seeds, a
 shorter training), so selecting the others never trains a network.
 """
