@@ -1,7 +1,8 @@
 """The contracts every part of mibench is written against: Estimator, Dataset and Record.
 
 Like Beyond-Normal's ``interface`` module, this one depends on nothing else in mibench except
-input validation, so estimators, datasets, the runner and the reports can all import it.
+input validation and column standardization, so estimators, datasets, the runner and the
+reports can all import it.
 All mutual information is in nats.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mibench.preprocessing import standardize as standardize_columns
 from mibench.validation import check_integer, check_paired_samples
 
 __all__ = ["Dataset", "Estimate", "Estimator", "Record", "RECORD_KEYS"]
@@ -144,6 +146,11 @@ class Dataset:
         Standard error of ``mutual_information`` where it is only known numerically; 0 if exact.
     tags : frozenset of str
         Family and kind, e.g. ``{"ground-truth", "beyond-normal", "multinormal"}``.
+    standardized : bool
+        Whether :meth:`sample` standardizes each coordinate over the sample by default, as the
+        published Beyond-Normal protocol does before an estimator sees the data (True for the
+        Beyond-Normal tasks, False for the others). ``sample(..., standardize=False)`` gives
+        the raw draw from the distribution.
     """
 
     name: str
@@ -154,9 +161,23 @@ class Dataset:
     mutual_information_stderr: float = 0.0
     tags: frozenset[str] = frozenset()
     description: str = ""
+    standardized: bool = False
 
-    def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, n: int, seed: int = 0, *, standardize: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw n paired samples; the same seed gives the same samples.
+
+        Parameters
+        ----------
+        n : int
+            Number of pairs.
+        seed : int
+            Seed of the random generator.
+        standardize : bool, optional
+            Standardize each coordinate of x and of y over this sample (zero mean, unit
+            variance with ddof 0, :func:`mibench.preprocessing.standardize`). Defaults to the
+            dataset's ``standardized`` attribute; ``False`` returns the raw draw.
 
         Returns
         -------
@@ -168,6 +189,8 @@ class Dataset:
         x, y = self.sampler(n, np.random.default_rng(seed))
         x = np.asarray(x, dtype=np.float64).reshape(n, self.dim_x)
         y = np.asarray(y, dtype=np.float64).reshape(n, self.dim_y)
+        if self.standardized if standardize is None else standardize:
+            x, y = standardize_columns(x), standardize_columns(y)
         return x, y
 
     @property
