@@ -1,7 +1,8 @@
 """The contracts every part of mibench is written against: Estimator, Dataset and Record.
 
 Like Beyond-Normal's ``interface`` module, this one depends on nothing else in mibench except
-input validation, so estimators, datasets, the runner and the reports can all import it.
+input validation and column standardization, so estimators, datasets, the runner and the
+reports can all import it.
 All mutual information is in nats.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mibench.preprocessing import standardize as standardize_columns
 from mibench.validation import check_integer, check_paired_samples
 
 __all__ = [
@@ -207,6 +209,11 @@ class Dataset:
     channel : NoisyChannel or None
         For a noisy layer T = S + Z: the clean activations S and the noise scale, which the
         estimators of :data:`NOISY_CHANNEL` need. ``sample`` returns (x, T) in any case.
+    standardized : bool
+        Whether :meth:`sample` standardizes each coordinate over the sample by default, as the
+        published Beyond-Normal protocol does before an estimator sees the data (True for the
+        Beyond-Normal tasks, False for the others). ``sample(..., standardize=False)`` gives
+        the raw draw from the distribution.
     """
 
     name: str
@@ -217,6 +224,7 @@ class Dataset:
     mutual_information_stderr: float = 0.0
     tags: frozenset[str] = frozenset()
     description: str = ""
+    standardized: bool = False
     channel: NoisyChannel | None = None
 
     @property
@@ -253,15 +261,31 @@ class Dataset:
         y = np.asarray(y, dtype=np.float64).reshape(n, dim_y)
         return x, y
 
-    def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, n: int, seed: int = 0, *, standardize: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw n paired samples; the same seed gives the same samples.
+
+        Parameters
+        ----------
+        n : int
+            Number of pairs.
+        seed : int
+            Seed of the random generator.
+        standardize : bool, optional
+            Standardize each coordinate of x and of y over this sample (zero mean, unit
+            variance with ddof 0, :func:`mibench.preprocessing.standardize`). Defaults to the
+            dataset's ``standardized`` attribute; ``False`` returns the raw draw.
 
         Returns
         -------
         x : ndarray of float64, shape (n, dim_x)
         y : ndarray of float64, shape (n, dim_y)
         """
-        return self._draw(self.sampler, n, seed, self.dim_y)
+        x, y = self._draw(self.sampler, n, seed, self.dim_y)
+        if self.standardized if standardize is None else standardize:
+            x, y = standardize_columns(x), standardize_columns(y)
+        return x, y
 
     @property
     def truth_is_known(self) -> bool:

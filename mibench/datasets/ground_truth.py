@@ -1,15 +1,24 @@
-"""The ground-truth suite: the 40 tasks of Beyond-Normal v1, and independent pairs (MI 0).
+"""The ground-truth suites: Beyond-Normal v1 (40 tasks), the v1 tasks Beyond-Normal v2 keeps, and
+independent pairs (MI 0).
 
 Czyz, Grabowski, Vogt, Beerenwinkel & Marx, "Beyond Normal: On the Evaluation of Mutual
-Information Estimators", NeurIPS 2023. Each task id is read from the right: a base distribution
-(``1v1-normal-0.75``, ``multinormal-sparse-5-5-2-2.0``, ...) and, to its left, the transforms
-applied to its samples, outermost first (``spiral-normal_cdf-...`` applies ``normal_cdf`` and
-then ``spiral``). Transforms are bijections of X and of Y (``swissroll_x`` an injective
-embedding of X), so a transformed task has its base task's MI exactly.
+Information Estimators", NeurIPS 2023, and "The Mixtures and the Neural Critics", AISTATS 2024.
+Each task id is read from the right: a base distribution (``1v1-normal-0.75``,
+``multinormal-sparse-5-5-2-2.0``, ...) and, to its left, the transforms applied to its samples,
+outermost first (``spiral-normal_cdf-...`` applies ``normal_cdf`` and then ``spiral``).
+Transforms are bijections of X and of Y (``swissroll_x`` an injective embedding of X), so a
+transformed task has its base task's MI exactly. Every parameter is that of the reference
+implementation (the ``bmi`` package); the new mixture distributions of v2 are in
+:mod:`mibench.datasets.fine_distributions`.
+
+Like the published benchmarks, the Beyond-Normal tasks standardize each coordinate over the
+sample before returning it (``Dataset.standardized``); ``sample(n, seed, standardize=False)``
+gives the raw draw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -25,11 +34,20 @@ from mibench.interface import Dataset
 
 __all__ = [
     "BEYOND_NORMAL_TASKS",
+    "BEYOND_NORMAL_V1_TAG",
+    "BEYOND_NORMAL_V2_TAG",
+    "BEYOND_NORMAL_V2_TASKS",
     "INDEPENDENT_TASKS",
     "dense_covariance",
     "make_task",
     "sparse_covariance",
+    "suite_tags",
 ]
+
+#: The tag of the 40 tasks of Beyond-Normal v1 (``mibench run --suite beyond-normal-v1``).
+BEYOND_NORMAL_V1_TAG = "beyond-normal-v1"
+#: The tag of the 26 tasks of Beyond-Normal v2.
+BEYOND_NORMAL_V2_TAG = "beyond-normal-v2"
 
 #: The 40 task ids of Beyond-Normal v1, in the order of the paper's table.
 BEYOND_NORMAL_TASKS = (
@@ -75,6 +93,37 @@ BEYOND_NORMAL_TASKS = (
     "asinh-student-identity-5-5-2",
 )
 
+#: The 26 task ids of Beyond-Normal v2, in the order of bmi's v2 workflow: 13 new mixture
+#: ("fine") distributions and 13 v1 tasks with the same definitions.
+BEYOND_NORMAL_V2_TASKS = (
+    "1v1-additive-0.75",
+    "asinh-student-identity-1-1-1",
+    "1v1-X-0.9",
+    "1v1-AI",
+    "swissroll_x-normal_cdf-1v1-normal-0.75",
+    "2v1-waves-12-5.0-3.0",
+    "2v1-galaxy-0.5-3.0",
+    "3v1-concentric_gaussians-5",
+    "5v1-concentric_gaussians-5",
+    "3v1-concentric_gaussians-10",
+    "5v1-concentric_gaussians-10",
+    "25v1-concentric_gaussians-5",
+    "multinormal-dense-5-5-0.5",
+    "multinormal-dense-25-25-0.5",
+    "multinormal-dense-50-50-0.5",
+    "multinormal-sparse-5-5-2-2.0",
+    "multinormal-sparse-25-25-2-2.0",
+    "mult-sparse-w-inliers-5-5-2-2.0-0.2",
+    "mult-sparse-w-inliers-25-25-2-2.0-0.2",
+    "mult-sparse-w-inliers-5-5-2-2.0-0.5",
+    "mult-sparse-w-inliers-25-25-2-2.0-0.5",
+    "asinh-student-identity-2-2-1",
+    "asinh-student-identity-3-3-2",
+    "asinh-student-identity-5-5-2",
+    "spiral-multinormal-sparse-3-3-2-2.0",
+    "spiral-multinormal-sparse-5-5-2-2.0",
+)
+
 #: Independent pairs (true MI 0): they expose each estimator's bias where there is nothing to find.
 INDEPENDENT_TASKS = (
     "independent-normal-1-1",
@@ -91,15 +140,16 @@ def dense_covariance(dim_x: int, dim_y: int, correlation: float) -> np.ndarray:
 
 
 def sparse_covariance(dim_x: int, dim_y: int, n_interacting: int, strength: float) -> np.ndarray:
-    """X_i = s Z_i + e_i and Y_i = s Z_i + e'_i for i < n_interacting; all else independent.
+    """Unit variances; Corr(X_i, Y_i) = s^2 / (s^2 + 1) for i < n_interacting; all else 0.
 
-    Z, e, e' are standard normal, so each interacting pair has correlation s^2 / (s^2 + 1)
-    (0.8 for s = 2) and variance s^2 + 1; the other coordinates are standard normal.
+    bmi's sparse task: the latent model X_i = s Z_i + E_i, Y_i = s Z_i + E'_i (standard normal
+    Z, E, E'), of which bmi keeps the *correlation* matrix, so every coordinate has variance 1
+    and each interacting pair correlation 0.8 for s = 2.
     """
     covariance = np.eye(dim_x + dim_y)
+    correlation = strength**2 / (strength**2 + 1.0)
     for i in range(n_interacting):
-        covariance[i, i] = covariance[dim_x + i, dim_x + i] = strength**2 + 1.0
-        covariance[i, dim_x + i] = covariance[dim_x + i, i] = strength**2
+        covariance[i, dim_x + i] = covariance[dim_x + i, i] = correlation
     return covariance
 
 
@@ -178,25 +228,12 @@ def _independent(name, kind, dim_x, dim_y) -> Dataset:
 
 def _transformed(name: str, transform_name: str, base: Dataset) -> Dataset:
     """Apply a named transform to the base task's samples; the MI is the base task's."""
-    if transform_name == "swissroll_x":
-        if base.dim_x != 1:
-            raise ValueError(f"swissroll_x embeds a one-dimensional X, got dim_x={base.dim_x}")
-        dim_x = 2
-
-        def apply(x, y):
-            return transforms.swissroll(x), y
-
-    else:
-        function = transforms.TRANSFORMS[transform_name]
-        if transform_name == "spiral" and min(base.dim_x, base.dim_y) < 2:
-            raise ValueError("spiral rotates a plane: it needs X and Y of at least 2 dimensions")
-        dim_x = base.dim_x
-
-        def apply(x, y):
-            return function(x), function(y)
+    transform_x, transform_y = transforms.transform_pair(transform_name, base.dim_x, base.dim_y)
+    dim_x = 2 if transform_name == "swissroll_x" else base.dim_x
 
     def sample(n, rng):
-        return apply(*base.sampler(n, rng))
+        x, y = base.sampler(n, rng)
+        return transform_x(x), transform_y(y)
 
     return Dataset(
         name=name,
@@ -206,10 +243,43 @@ def _transformed(name: str, transform_name: str, base: Dataset) -> Dataset:
         sampler=sample,
         tags=base.tags | {"transformed", transform_name},
         description=f"{transform_name} of {base.name}: {base.description}",
+        standardized=base.standardized,
     )
 
 
-_TRANSFORM_PREFIXES = ("swissroll_x", *transforms.TRANSFORMS)
+def _bimodal(name: str, rho: float) -> Dataset:
+    """bmi's 1v1-bimodal: the Gaussian copula of correlation rho with two bimodal margins.
+
+    bmi maps the uniform margins of ``normal_cdf-1v1-normal-rho`` through the inverse CDFs of
+    0.3 N(0, 1) + 0.7 N(5, 1) (X) and 0.5 N(-1, 1) + 0.5 N(3, 1) (Y); F^-1 o Phi on the
+    normal sample is the same map.
+    """
+    normal = _bivariate_normal(f"1v1-normal-{rho:g}", rho)
+
+    def sample(n, rng):
+        x, y = normal.sampler(n, rng)
+        return transforms.bimodal_x(x), transforms.bimodal_y(y)
+
+    return Dataset(
+        name=name,
+        dim_x=1,
+        dim_y=1,
+        mutual_information=normal.mutual_information,
+        sampler=sample,
+        tags=frozenset({"bimodal", "transformed"}),
+        description=(
+            f"bivariate normal of correlation {rho:g} with margins sent to "
+            "0.3 N(0, 1) + 0.7 N(5, 1) (X) and 0.5 N(-1, 1) + 0.5 N(3, 1) (Y)"
+        ),
+    )
+
+
+def _bivariate_normal(name: str, rho: float) -> Dataset:
+    return _multinormal(
+        name, 1, 1, np.array([[1.0, rho], [rho, 1.0]]), (), f"bivariate normal with correlation {rho:g}"
+    )
+
+
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _BASE_PATTERNS = {
     "normal": re.compile(rf"1v1-normal-{_NUMBER}"),
@@ -228,19 +298,10 @@ def _base_task(task_id: str) -> Dataset:
         if match is None:
             continue
         groups = match.groups()
-        if family in ("normal", "bimodal"):
-            rho = float(groups[0])
-            normal = _multinormal(
-                f"1v1-normal-{groups[0]}",
-                1,
-                1,
-                np.array([[1.0, rho], [rho, 1.0]]),
-                (),
-                f"bivariate normal with correlation {rho:g}",
-            )
-            if family == "normal":
-                return normal
-            return _transformed(task_id, "bimodal", normal)
+        if family == "normal":
+            return _bivariate_normal(task_id, float(groups[0]))
+        if family == "bimodal":
+            return _bimodal(task_id, float(groups[0]))
         if family == "additive":
             return _additive_uniform(task_id, float(groups[0]))
         if family == "dense":
@@ -256,14 +317,15 @@ def _base_task(task_id: str) -> Dataset:
         if family == "sparse":
             dim_x, dim_y, pairs = int(groups[0]), int(groups[1]), int(groups[2])
             strength = float(groups[3])
+            correlation = strength**2 / (strength**2 + 1.0)
             return _multinormal(
                 task_id,
                 dim_x,
                 dim_y,
                 sparse_covariance(dim_x, dim_y, pairs, strength),
                 ("sparse",),
-                f"joint normal, {pairs} pairs (X_i, Y_i) = ({strength:g} Z_i + noise, "
-                f"{strength:g} Z_i + noise), every other coordinate independent",
+                f"joint normal with unit variances, Corr(X_i, Y_i) = {correlation:g} for the "
+                f"first {pairs} pairs, every other coordinate independent",
             )
         if family == "student":
             return _student_identity(task_id, int(groups[0]), int(groups[1]), float(groups[2]))
@@ -271,43 +333,50 @@ def _base_task(task_id: str) -> Dataset:
     raise ValueError(f"{task_id!r} is not a known ground-truth task id")
 
 
-def make_task(task_id: str) -> Dataset:
+def _build(task_id: str) -> Dataset:
+    for prefix in transforms.TRANSFORM_NAMES:
+        if task_id.startswith(prefix + "-"):
+            return _transformed(task_id, prefix, _build(task_id[len(prefix) + 1 :]))
+    return _base_task(task_id)
+
+
+def make_task(task_id: str, *, standardized: bool | None = None) -> Dataset:
     """Build a ground-truth task from its id: a base distribution with transforms on its left.
 
     Any composition of the known transforms with a known base is accepted, so tasks beyond the
     registered ones can be made (``make_task("asinh-multinormal-dense-5-5-0.5")``).
+
+    ``standardized`` sets whether ``sample`` standardizes each coordinate over the sample by
+    default (see :class:`~mibench.interface.Dataset`); it defaults to True, the Beyond-Normal
+    protocol, except for the independent pairs, which are not Beyond-Normal tasks.
     """
-    for prefix in _TRANSFORM_PREFIXES:
-        if task_id.startswith(prefix + "-"):
-            return _transformed(task_id, prefix, make_task(task_id[len(prefix) + 1 :]))
-    return _base_task(task_id)
+    task = _build(task_id)
+    if standardized is None:
+        standardized = "independent" not in task.tags
+    return dataclasses.replace(task, standardized=bool(standardized))
 
 
-def _tagged(task_id: str, suite_tags: tuple[str, ...]) -> Dataset:
+def _tagged(task_id: str, suite_tags: frozenset[str]) -> Dataset:
     task = make_task(task_id)
-    return Dataset(
-        name=task.name,
-        dim_x=task.dim_x,
-        dim_y=task.dim_y,
-        mutual_information=task.mutual_information,
-        sampler=task.sampler,
-        tags=task.tags | set(suite_tags),
-        description=task.description,
-    )
+    return dataclasses.replace(task, tags=task.tags | suite_tags)
+
+
+def suite_tags(task_id: str) -> frozenset[str]:
+    """The suite tags of a registered ground-truth id (known without building the task)."""
+    tags = {"ground-truth"}
+    if task_id in BEYOND_NORMAL_TASKS:
+        tags |= {"beyond-normal", BEYOND_NORMAL_V1_TAG, DEFAULT_SUITE_TAG}
+    if task_id in BEYOND_NORMAL_V2_TASKS:
+        tags |= {"beyond-normal", BEYOND_NORMAL_V2_TAG}
+    if task_id in INDEPENDENT_TASKS:
+        tags |= {"independent", DEFAULT_SUITE_TAG}
+    return frozenset(tags)
 
 
 def _register_suite() -> None:
-    suites = [
-        (BEYOND_NORMAL_TASKS, ("ground-truth", "beyond-normal", "beyond-normal-v1", DEFAULT_SUITE_TAG)),
-        (INDEPENDENT_TASKS, ("ground-truth", "independent", DEFAULT_SUITE_TAG)),
-    ]
-    for task_ids, suite_tags in suites:
-        for task_id in task_ids:
-            register_dataset(
-                task_id,
-                lambda task_id=task_id, suite_tags=suite_tags: _tagged(task_id, suite_tags),
-                tags=suite_tags,
-            )
+    for task_id in BEYOND_NORMAL_TASKS + INDEPENDENT_TASKS:
+        tags = suite_tags(task_id)
+        register_dataset(task_id, lambda task_id=task_id, tags=tags: _tagged(task_id, tags), tags=tags)
 
 
 _register_suite()
