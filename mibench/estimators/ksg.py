@@ -38,7 +38,7 @@ from scipy.special import digamma
 
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_integer, check_positive
+from mibench.validation import InputError, check_choice, check_integer, check_positive
 
 __all__ = [
     "KSG",
@@ -251,7 +251,7 @@ def _tree_counts(x: np.ndarray, y: np.ndarray, k: int, variant: int, workers: in
 
 def _check_device(device: str) -> str:
     if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+        raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     return device
 
 
@@ -273,7 +273,7 @@ def ksg_counts(
     if algorithm == "auto":
         algorithm = choose_algorithm(x.shape[0], x.shape[1], y.shape[1], device)
     if device != "cpu" and algorithm != "torch":
-        raise ValueError(f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}")
+        raise InputError(f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}")
     if algorithm == "tree":
         counts_x, counts_y = _tree_counts(x, y, k, variant, workers)
     elif algorithm == "brute":
@@ -367,10 +367,10 @@ class KSG(Estimator):
         self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
         self.workers = check_integer(workers, "workers")
         if self.workers == 0 or self.workers < -1:
-            raise ValueError(f"workers must be a positive number of threads or -1, got {workers}")
+            raise InputError(f"workers must be a positive number of threads or -1, got {workers}")
         self.device = _check_device(device)
         if self.device != "cpu" and self.algorithm not in ("auto", "torch"):
-            raise ValueError(
+            raise InputError(
                 f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}"
             )
 
@@ -385,7 +385,7 @@ class KSG(Estimator):
             import torch
 
             if not torch.cuda.is_available():
-                raise ValueError(f"device={self.device!r} but torch finds no CUDA device")
+                raise InputError(f"device={self.device!r} but torch finds no CUDA device")
         rng = np.random.default_rng(self.seed)
         x = standardize_and_jitter(x, self.noise, rng, self.standardize)
         y = standardize_and_jitter(y, self.noise, rng, self.standardize)

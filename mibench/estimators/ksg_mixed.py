@@ -42,7 +42,7 @@ from mibench.estimators.ksg import (
 )
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_integer
+from mibench.validation import InputError, check_choice, check_integer
 
 __all__ = ["MixedKSG", "mixed_ksg_mutual_information"]
 
@@ -117,7 +117,7 @@ class MixedKSG(Estimator):
         self.standardize = check_choice(standardize, "standardize", (True, False))
         self.workers = check_integer(workers, "workers")
         if self.workers == 0 or self.workers < -1:
-            raise ValueError(f"workers must be a positive number of threads or -1, got {workers}")
+            raise InputError(f"workers must be a positive number of threads or -1, got {workers}")
 
     def min_samples(self) -> int:
         return self.k + 1
