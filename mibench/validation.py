@@ -20,6 +20,7 @@ __all__ = [
     "check_integer",
     "check_paired_samples",
     "check_positive",
+    "check_workers",
 ]
 
 
@@ -123,5 +124,18 @@ def check_choice(value, name: str, choices):
     if value not in choices:
         raise InputError(
             f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
+    return value
+
+
+def check_workers(value, name: str = "workers") -> int | None:
+    """Return a thread count: None (the threads the process is given), -1 (every core) or >= 1."""
+    if value is None:
+        return None
+    value = check_integer(value, name)
+    if value == 0 or value < -1:
+        raise InputError(
+            f"{name} must be a positive number of threads, -1 (every core) or None (the threads "
+            f"the process is given), got {value}"
         )
     return value

@@ -18,7 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["available_cores", "brute_counts", "resolve_workers", "sorted_counts"]
+__all__ = [
+    "THREADS_VARIABLE",
+    "available_cores",
+    "brute_counts",
+    "process_threads",
+    "resolve_workers",
+    "sorted_counts",
+]
 
 # Joint distances are screened this many at a time: one vectorised count of the candidates
 # closer than the current k-th distance (the joint distance computed there, not stored), and the
@@ -28,14 +35,39 @@ __all__ = ["available_cores", "brute_counts", "resolve_workers", "sorted_counts"
 _SCREEN = 32
 
 
+#: Environment variable holding the threads a process may use; the runner's parallel worker
+#: processes set it to 1 so that a grid of estimates does not oversubscribe the cores.
+THREADS_VARIABLE = "MIBENCH_THREADS"
+
+
 def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count off Linux)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-def resolve_workers(workers: int) -> int:
+def process_threads() -> int:
+    """The threads this process is given: ``$MIBENCH_THREADS`` if set, else its cores."""
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value:
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            from mibench.validation import InputError
+
+            raise InputError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
+        return threads
+    return available_cores()
+
+
+def resolve_workers(workers: int | None) -> int:
+    """Threads to run: ``None`` -> :func:`process_threads`, -1 -> every core, else ``workers``."""
+    if workers is None:
+        return process_threads()
     return available_cores() if workers == -1 else max(1, int(workers))
 
 

@@ -38,7 +38,13 @@ from scipy.special import digamma
 
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import InputError, check_choice, check_integer, check_positive
+from mibench.validation import (
+    InputError,
+    check_choice,
+    check_integer,
+    check_positive,
+    check_workers,
+)
 
 __all__ = [
     "KSG",
@@ -261,7 +267,7 @@ def ksg_counts(
     k: int = 3,
     variant: int = 1,
     algorithm: str = "auto",
-    workers: int = -1,
+    workers: int | None = None,
     device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The marginal counts n_x, n_y of every sample, and the algorithm that computed them."""
@@ -299,14 +305,16 @@ def ksg_mutual_information(
     k: int = 3,
     variant: int = 1,
     algorithm: str = "auto",
-    workers: int = -1,
+    workers: int | None = None,
     device: str = "cpu",
 ) -> float:
     """KSG estimate in nats from float64 arrays of shape (n, d_x), (n, d_y), used as given.
 
     ``algorithm`` is "tree", "brute", "torch" or "auto" (see :func:`choose_algorithm`); all give
-    the same number. ``workers`` threads (-1: every core) run the tree queries and the compiled
-    kernels; the torch path uses torch's own threads on the CPU, or ``device``.
+    the same number. ``workers`` threads (None: the threads the process is given, see
+    :func:`mibench.estimators._ksg_kernels.process_threads`; -1: every core) run the tree
+    queries and the compiled kernels; the torch path uses torch's own threads on the CPU, or
+    ``device``.
     """
     counts_x, counts_y, _ = ksg_counts(x, y, k, variant, algorithm, workers, device)
     return _ksg_from_counts(counts_x, counts_y, x.shape[0], k, variant)
@@ -340,9 +348,11 @@ class KSG(Estimator):
         dimensions; one-dimensional margins by binary search), a compiled brute force (fast in
         high dimensions or for moderate n), torch blocks (for a GPU), or chosen from the
         dimensions, n and ``device`` (:func:`choose_algorithm`).
-    workers : int, default -1
-        Threads for the tree queries and the compiled kernels; -1 uses every core available
-        to the process. Set it to 1 when running several estimates in parallel processes.
+    workers : int or None, default None
+        Threads for the tree queries and the compiled kernels. None uses the threads the
+        process is given: ``$MIBENCH_THREADS`` if set (the runner's parallel workers set it to
+        1, so a grid does not oversubscribe the cores), else every core of the process's CPU
+        affinity; -1 uses every core whatever the variable says.
     device : str, default "cpu"
         "cuda" or "cuda:N" runs the blocked brute force with torch on that GPU.
     """
@@ -356,7 +366,7 @@ class KSG(Estimator):
         noise: float = 1e-10,
         seed: int = 0,
         algorithm: str = "auto",
-        workers: int = -1,
+        workers: int | None = None,
         device: str = "cpu",
     ):
         self.k = check_integer(k, "k", minimum=1)
@@ -365,9 +375,7 @@ class KSG(Estimator):
         self.noise = check_positive(noise, "noise", allow_zero=True)
         self.seed = check_integer(seed, "seed", minimum=0)
         self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
-        self.workers = check_integer(workers, "workers")
-        if self.workers == 0 or self.workers < -1:
-            raise InputError(f"workers must be a positive number of threads or -1, got {workers}")
+        self.workers = check_workers(workers)
         self.device = _check_device(device)
         if self.device != "cpu" and self.algorithm not in ("auto", "torch"):
             raise InputError(
