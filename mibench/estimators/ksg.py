@@ -38,6 +38,7 @@ from scipy.special import digamma
 
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
+from mibench.preprocessing import column_scale
 from mibench.validation import (
     InputError,
     check_choice,
@@ -71,6 +72,7 @@ def _brute_max_n(dim_x: int, dim_y: int) -> int:
         return int(5_500 * math.exp(0.75 * (max(dim_x, dim_y) - 3)))
     return int(15_000 * math.exp(0.37 * (dim_x + dim_y - 4)))
 
+
 def standardize_and_jitter(
     values: np.ndarray, noise: float, rng: np.random.Generator, standardize: bool
 ) -> np.ndarray:
@@ -79,19 +81,11 @@ def standardize_and_jitter(
     The jitter (standard deviation ``noise`` times the column's scale) breaks ties between
     repeated values, which would otherwise make neighbour counts depend on the order of the
     samples; at the default 1e-10 it moves the estimate far less than its statistical error.
-    Constant columns are left unscaled.
+    The scale is :func:`mibench.preprocessing.column_scale` (ddof 0; constant columns are left
+    unscaled).
     """
     values = np.array(values, dtype=np.float64, copy=True)
-    largest = np.abs(values).max(axis=0)
-    # Squares of magnitudes beyond ~1e150 overflow and below ~1e-150 underflow, which would
-    # make the standard deviation inf or 0; those columns are measured in units of their
-    # largest magnitude instead (others exactly as before, to keep their numbers).
-    extreme = (largest > 1e150) | ((largest > 0) & (largest < 1e-150))
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        scale = values.std(axis=0)
-    if extreme.any():
-        scale[extreme] = (values[:, extreme] / largest[extreme]).std(axis=0) * largest[extreme]
-    scale[scale == 0] = 1.0
+    scale = column_scale(values)
     if standardize:
         values /= scale
         scale = np.ones_like(scale)
@@ -133,41 +127,6 @@ def _in_sample_order(tree: cKDTree, points: np.ndarray, query):
     if not isinstance(results, tuple):
         return np.take(results, inverse, axis=0)
     return [np.take(result, inverse, axis=0) for result in results]
-
-
-# Used by ksg_mixed (the mixed discrete-continuous estimator), with these exact semantics.
-def _neighbour_radii_tree(joint: np.ndarray, k: int, workers: int):
-    """Distance to the k-th neighbour (sample itself excluded) and the k neighbours' indices."""
-    tree = cKDTree(joint)
-    distances, indices = _in_sample_order(
-        tree, joint, lambda points: tree.query(points, k=k + 1, p=np.inf, workers=workers)
-    )
-    # Column 0 is the sample itself (distance 0); the jitter makes exact duplicates vanish.
-    return distances[:, k], indices[:, 1:]
-
-
-def _marginal_counts_tree(
-    values: np.ndarray, radii: np.ndarray, strict: bool, workers: int
-) -> np.ndarray:
-    """Number of other samples within ``radii`` (strictly closer if ``strict``) in max-norm.
-
-    Kept for ksg_mixed: unlike :func:`_marginal_counts`, a strict count at radius 0 counts the
-    exact duplicates.
-    """
-    radii = np.broadcast_to(np.asarray(radii, dtype=np.float64), values.shape[:1])
-    if strict:
-        radii = np.nextafter(radii, 0)
-    tree = cKDTree(values)
-    counts = _in_sample_order(
-        tree,
-        values,
-        lambda points: np.asarray(
-            tree.query_ball_point(
-                points, r=radii[tree.indices], p=np.inf, return_length=True, workers=workers
-            )
-        ),
-    )
-    return counts - 1
 
 
 def _marginal_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int):
