@@ -157,12 +157,13 @@ def _run(args) -> int:
     import mibench
     from mibench.records_io import RECORDS_FILENAME, append_record
     from mibench.tables import records_csv, records_json, records_summary, records_table
+    from mibench.validation import InputError
 
     if sum(bool(choice) for choice in (args.dataset, args.tag, args.suite)) > 1:
-        raise ValueError("give at most one of --dataset, --tag and --suite")
+        raise InputError("give at most one of --dataset, --tag and --suite")
     datasets = args.dataset or (mibench.list_datasets(args.tag) if args.tag else None)
     if args.tag and not datasets:
-        raise ValueError(f"no dataset has the tag {args.tag!r}")
+        raise InputError(f"no dataset has the tag {args.tag!r}")
     params = dict(args.param or [])
 
     on_record = None
@@ -244,14 +245,38 @@ def _report(args) -> int:
     return 0
 
 
+def _check_output_directory(path: Path) -> None:
+    """Create ``path`` if needed and make sure files can be written in it (else InputError)."""
+    import tempfile
+
+    from mibench.validation import InputError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InputError(f"--out {str(path)!r} is not a writable directory: {reason}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit code is 0 on success, 2 for bad input, 1 for a failure.
+
+    An :class:`mibench.validation.InputError` (bad input: a name, a parameter, a path) is
+    reported as one line; any other exception is a bug or an environment failure and is shown
+    with its traceback.
+    """
+    from mibench.validation import InputError
+
     parser = _build_parser()
     args = parser.parse_args(argv)
     handlers = {"list": _list, "run": _run, "experiment": _experiment, "report": _report}
     try:
+        if getattr(args, "out", None) is not None:
+            _check_output_directory(args.out)
         return handlers[args.command](args)
-    except ValueError as error:
-        # Bad input from the user: a clear message, no stack trace.
+    except InputError as error:
         print(f"mibench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -259,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print("mibench: internal error (the traceback above); please report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

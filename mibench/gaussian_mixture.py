@@ -39,12 +39,15 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "MAX_KERNEL_EVALUATIONS",
+    "TARGET_STDERR",
+    "AutoMonteCarloValue",
     "MonteCarloValue",
     "draw_from_mixture",
     "gaussian_mixture_entropy",
     "gaussian_mixture_log_density",
-    "noise_entropy",
     "noisy_channel_mutual_information",
+    "noisy_channel_mutual_information_to_precision",
 ]
 
 # Bytes of the (draws x centres) kernel block computed at once: memory stays O(block * n)
@@ -58,11 +61,6 @@ class MonteCarloValue(NamedTuple):
 
     value: float
     stderr: float
-
-
-def noise_entropy(dim: int, sigma: float) -> float:
-    """h(Z) of Z ~ N(0, sigma^2 I_dim): dim / 2 * log(2 pi e sigma^2), in nats."""
-    return 0.5 * dim * math.log(2 * math.pi * math.e * sigma**2)
 
 
 def draw_from_mixture(
@@ -173,6 +171,24 @@ def _group_slices(labels: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.nda
     return np.argsort(labels, kind="stable"), np.cumsum(np.bincount(labels, minlength=n_groups))
 
 
+#: The standard error ``draws="auto"`` aims at, in nats.
+TARGET_STDERR = 0.003
+#: The most kernel evaluations (Monte Carlo points times centres) ``draws="auto"`` spends:
+#: about 5 to 10 s on one core for low-dimensional layers (about 6 ns an evaluation).
+MAX_KERNEL_EVALUATIONS = 10**9
+# Monte Carlo points of the pilot run that measures the spread of the information density.
+_PILOT_POINTS = 2000
+
+
+class AutoMonteCarloValue(NamedTuple):
+    """A Monte Carlo estimate (nats), its standard error (nats), and how it was reached."""
+
+    value: float
+    stderr: float
+    points: int
+    target_reached: bool
+
+
 def noisy_channel_mutual_information(
     groups,
     centres,
@@ -220,34 +236,109 @@ def noisy_channel_mutual_information(
         draws, which overstates the error of the stratified sample). The error covers the
         draws only: the centres are taken as given.
     """
-    centres = np.asarray(centres, dtype=np.float64)
-    groups = np.asarray(groups).reshape(-1)
-    n, dim = centres.shape
-    if groups.shape[0] != n:
-        raise ValueError(f"got {groups.shape[0]} groups for {n} centres")
-    chosen = np.arange(n)
-    if subsample is not None and subsample < n:
-        chosen = np.sort(rng.choice(n, size=subsample, replace=False))
-    points, z = draw_from_mixture(centres[chosen], sigma, draws, rng)
-    point_centres = np.repeat(chosen, draws)
+    channel = _Channel(groups, centres, sigma)
+    return _combine([channel.density_and_control(draws, rng, subsample)])
 
-    log_p = gaussian_mixture_log_density(points, centres, sigma)
-    # log N(t; s_own, sigma^2 I): the group density wherever a group has one distinct centre.
-    log_p_given_g = -0.5 * (z * z).sum(axis=1) - 0.5 * dim * math.log(2 * math.pi * sigma**2)
-    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    centre_order, centre_ends = _group_slices(inverse, counts.size)
-    point_order, point_ends = _group_slices(inverse[point_centres], counts.size)
-    for g in np.flatnonzero(counts > 1):
-        members = centre_order[centre_ends[g] - counts[g] : centre_ends[g]]
-        rows = point_order[(point_ends[g - 1] if g else 0) : point_ends[g]]
-        if rows.size and np.any(centres[members] != centres[members[0]]):
-            log_p_given_g[rows] = gaussian_mixture_log_density(
-                points[rows], centres[members], sigma
-            )
 
-    density = log_p_given_g - log_p
-    control = 0.5 * dim - 0.5 * (z * z).sum(axis=1)
+def noisy_channel_mutual_information_to_precision(
+    groups,
+    centres,
+    sigma: float,
+    *,
+    rng: np.random.Generator,
+    target_stderr: float = TARGET_STDERR,
+    max_kernel_evaluations: int = MAX_KERNEL_EVALUATIONS,
+) -> AutoMonteCarloValue:
+    """I(G; T) as :func:`noisy_channel_mutual_information`, with as many draws as needed.
+
+    A pilot of about 2,000 points measures the spread of the (control-variate adjusted)
+    information density; the draws are then raised until the standard error is at most
+    ``target_stderr`` nats, as long as the points times the centres (the kernel evaluations)
+    stay within ``max_kernel_evaluations``. The pilot's points count in the final estimate.
+
+    Returns
+    -------
+    AutoMonteCarloValue
+        The estimate and its standard error (nats), the Monte Carlo points used, and whether
+        the standard error reached the target within the budget.
+    """
+    channel = _Channel(groups, centres, sigma)
+    n = channel.n
+    most_points = max(1, max_kernel_evaluations // n)
+    draws, subsample = _draws_for(min(_PILOT_POINTS, most_points), n, most_points)
+    parts = [channel.density_and_control(draws, rng, subsample)]
+    pilot = _combine(parts)
+    used = parts[0][0].size
+    spread = pilot.stderr * math.sqrt(used) if math.isfinite(pilot.stderr) else 0.0
+    wanted = math.ceil((spread / target_stderr) ** 2 * 1.05)  # 5 % margin on the pilot's spread
+    more = min(wanted, most_points) - used
+    if more > 0:
+        draws, subsample = _draws_for(more, n, most_points - used)
+        parts.append(channel.density_and_control(draws, rng, subsample))
+    result = _combine(parts)
+    points = sum(part[0].size for part in parts)
+    return AutoMonteCarloValue(
+        result.value, result.stderr, points, bool(result.stderr <= target_stderr)
+    )
+
+
+def _draws_for(points: int, n: int, most: int) -> tuple[int, int | None]:
+    """(draws per centre, centres to draw around) for about ``points`` <= ``most`` points.
+
+    Whole draws around every centre keep the sample stratified; rounding up is allowed while
+    the total stays within ``most``.
+    """
+    if points < n:
+        return 1, points
+    draws = math.ceil(points / n)
+    return (draws if draws * n <= most else points // n), None
+
+
+class _Channel:
+    """The centres of a noisy channel, grouped, ready to give information densities."""
+
+    def __init__(self, groups, centres, sigma: float):
+        self.centres = np.asarray(centres, dtype=np.float64)
+        groups = np.asarray(groups).reshape(-1)
+        self.n, self.dim = self.centres.shape
+        if groups.shape[0] != self.n:
+            raise ValueError(f"got {groups.shape[0]} groups for {self.n} centres")
+        self.sigma = sigma
+        _, inverse, self.counts = np.unique(groups, return_inverse=True, return_counts=True)
+        self.inverse = inverse.reshape(-1)
+        self.centre_order, self.centre_ends = _group_slices(self.inverse, self.counts.size)
+
+    def density_and_control(
+        self, draws: int, rng: np.random.Generator, subsample: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """D = log p(t | g) - log p(t) and the control variate V at fresh draws t."""
+        centres, sigma, dim, n = self.centres, self.sigma, self.dim, self.n
+        chosen = np.arange(n)
+        if subsample is not None and subsample < n:
+            chosen = np.sort(rng.choice(n, size=subsample, replace=False))
+        points, z = draw_from_mixture(centres[chosen], sigma, draws, rng)
+        point_centres = np.repeat(chosen, draws)
+
+        log_p = gaussian_mixture_log_density(points, centres, sigma)
+        # log N(t; s_own, sigma^2 I): the group density wherever a group has one distinct centre.
+        squared = (z * z).sum(axis=1)
+        log_p_given_g = -0.5 * squared - 0.5 * dim * math.log(2 * math.pi * sigma**2)
+        counts = self.counts
+        point_order, point_ends = _group_slices(self.inverse[point_centres], counts.size)
+        for g in np.flatnonzero(counts > 1):
+            members = self.centre_order[self.centre_ends[g] - counts[g] : self.centre_ends[g]]
+            rows = point_order[(point_ends[g - 1] if g else 0) : point_ends[g]]
+            if rows.size and np.any(centres[members] != centres[members[0]]):
+                log_p_given_g[rows] = gaussian_mixture_log_density(
+                    points[rows], centres[members], sigma
+                )
+        return log_p_given_g - log_p, 0.5 * dim - 0.5 * squared
+
+
+def _combine(parts: list[tuple[np.ndarray, np.ndarray]]) -> MonteCarloValue:
+    """mean(D - c V) and its standard error, c the least-squares coefficient of D on V."""
+    density = np.concatenate([part[0] for part in parts])
+    control = np.concatenate([part[1] for part in parts])
     coefficient = 0.0
     if density.size > 2:
         control_centred = control - control.mean()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mibench.interface import Record
+from mibench.validation import InputError
 
 __all__ = ["RECORDS_FILENAME", "append_record", "json_safe", "load_records", "save_records"]
 
@@ -61,11 +62,11 @@ def load_records(path: str | Path) -> list[Record]:
     if path.is_dir():
         files = sorted(path.glob("*.jsonl"))
         if not files:
-            raise ValueError(f"no records (*.jsonl) in directory {path}")
+            raise InputError(f"no records (*.jsonl) in directory {path}")
     elif path.exists():
         files = [path]
     else:
-        raise ValueError(f"no such file or directory: {path}")
+        raise InputError(f"no such file or directory: {path}")
     records = []
     for file in files:
         for line_number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
@@ -76,5 +77,5 @@ def load_records(path: str | Path) -> list[Record]:
                 data["truth"] = _from_json(data.get("truth"))
                 records.append(Record.from_dict(data))
             except (json.JSONDecodeError, TypeError) as error:
-                raise ValueError(f"{file}:{line_number} is not a record: {error}") from None
+                raise InputError(f"{file}:{line_number} is not a record: {error}") from None
     return records

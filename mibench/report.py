@@ -33,6 +33,7 @@ from mibench.scoring import (
     params_key,
     score_suites,
 )
+from mibench.validation import InputError
 
 __all__ = [
     "AGGREGATION_NOTE",
@@ -470,7 +471,7 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
     """
     records = list(records)
     if not records:
-        raise ValueError("no records to report on")
+        raise InputError("no records to report on")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     rows = leaderboard(records)

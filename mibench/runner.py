@@ -22,7 +22,7 @@ from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
 from mibench.estimators import get_estimator, get_estimator_class
 from mibench.interface import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
 from mibench.suites import get_suite, suite_of
-from mibench.validation import check_integer
+from mibench.validation import InputError, check_integer
 
 __all__ = ["default_suite", "draw", "prepare", "resolve_params", "run", "run_one"]
 
@@ -155,7 +155,7 @@ def _as_list(value, kind) -> list:
         return [value]
     values = list(value)
     if not values:
-        raise ValueError(f"no {kind} given")
+        raise InputError(f"no {kind} given")
     return values
 
 
@@ -179,7 +179,7 @@ def resolve_params(names: Sequence[str], params: dict[str, Any] | None) -> dict[
     specific: dict[str, dict[str, Any]] = {name: {} for name in names}
     for key, value in (params or {}).items():
         if not isinstance(key, str) or not key:
-            raise ValueError(f"parameter names are non-empty strings, got {key!r}")
+            raise InputError(f"parameter names are non-empty strings, got {key!r}")
         if isinstance(value, dict) and key in get_estimator_names():
             target, values = key, value
         elif "." in key:
@@ -192,7 +192,7 @@ def resolve_params(names: Sequence[str], params: dict[str, Any] | None) -> dict[
                     f"{n}: {', '.join(get_estimator_class(n).parameter_names()) or 'none'}"
                     for n in names
                 )
-                raise ValueError(
+                raise InputError(
                     f"parameter {key!r} is taken by none of the estimators "
                     f"{', '.join(names)}. Their parameters: {valid}"
                 )
@@ -200,7 +200,7 @@ def resolve_params(names: Sequence[str], params: dict[str, Any] | None) -> dict[
                 resolved[name][key] = value
             continue
         if target not in resolved:
-            raise ValueError(
+            raise InputError(
                 f"parameters given for estimator {target!r}, which is not among the estimators "
                 f"run ({', '.join(names) or 'none by name'})"
             )
@@ -220,7 +220,7 @@ def _resolve_estimators(estimators, params) -> list[Estimator]:
     given = _as_list(estimators, "estimators")
     names = [e for e in given if isinstance(e, str)]
     if params and not names:
-        raise ValueError("params apply to estimators given by name, not to instances")
+        raise InputError("params apply to estimators given by name, not to instances")
     per_estimator = resolve_params(names, params)
     resolved = []
     for estimator in given:
@@ -229,7 +229,7 @@ def _resolve_estimators(estimators, params) -> list[Estimator]:
         elif isinstance(estimator, str):
             resolved.append(get_estimator(estimator, **per_estimator[estimator]))
         else:
-            raise ValueError(f"estimators must be names or Estimator objects, got {estimator!r}")
+            raise InputError(f"estimators must be names or Estimator objects, got {estimator!r}")
     return resolved
 
 
@@ -241,7 +241,7 @@ def _resolve_datasets(datasets) -> list[str | Dataset]:
         if isinstance(dataset, str):
             get_dataset(dataset)  # an unknown name fails now, before any work is done
         elif not isinstance(dataset, Dataset):
-            raise ValueError(f"datasets must be names or Dataset objects, got {dataset!r}")
+            raise InputError(f"datasets must be names or Dataset objects, got {dataset!r}")
         resolved.append(dataset)
     return resolved
 
@@ -338,7 +338,7 @@ def run(
 def _run_in_processes(jobs: list[_Job], workers: int, finish: Callable[[Record], None]) -> None:
     unpicklable = [job for job in jobs if isinstance(job.dataset, Dataset)]
     if unpicklable:
-        raise ValueError("workers > 1 needs datasets given by name (registered datasets)")
+        raise InputError("workers > 1 needs datasets given by name (registered datasets)")
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_run_job, job) for job in jobs]
         for job, future in zip(jobs, futures):

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mibench.datasets import dataset_tags, list_datasets
+from mibench.validation import InputError
 
 __all__ = ["SCORINGS", "SUITES", "Suite", "get_suite", "suite_of", "suite_names"]
 
@@ -81,7 +82,7 @@ def get_suite(name: str) -> Suite:
     """The suite called ``name``; an unknown name raises a ValueError listing the valid ones."""
     suite = _BY_NAME.get(name)
     if suite is None:
-        raise ValueError(f"unknown suite {name!r}. Valid suites: {', '.join(_BY_NAME)}")
+        raise InputError(f"unknown suite {name!r}. Valid suites: {', '.join(_BY_NAME)}")
     return suite
 
 

@@ -1,8 +1,10 @@
 """Turn user input into the float64 sample matrices every estimator expects.
 
 This module imports nothing from the rest of mibench, so every sub-package can use it.
-Every check raises a ``ValueError`` whose message names the argument and the problem, so that a
-user never sees a stack trace from deep inside scipy or torch, nor a silently wrong number.
+Every check raises an :class:`InputError` (a ``ValueError``) whose message names the argument
+and the problem, so that a user never sees a stack trace from deep inside scipy or torch, nor a
+silently wrong number. The command line reports an InputError as one line (exit code 2) and
+any other exception, a bug, with its traceback (exit code 1).
 """
 
 from __future__ import annotations
@@ -12,12 +14,22 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "InputError",
     "as_sample_matrix",
     "check_choice",
     "check_integer",
     "check_paired_samples",
     "check_positive",
+    "check_workers",
 ]
+
+
+class InputError(ValueError):
+    """Invalid input from the user: a bad argument, sample, name or path.
+
+    A subclass of ``ValueError``, so callers that catch ValueError keep working; raise it only
+    for problems the user can fix by changing the input, never for an internal failure.
+    """
 
 
 def _to_numpy(values, name: str) -> np.ndarray:
@@ -27,7 +39,7 @@ def _to_numpy(values, name: str) -> np.ndarray:
     try:
         array = np.asarray(values)
     except (ValueError, TypeError) as error:  # ragged lists and the like
-        raise ValueError(f"{name} could not be read as an array: {error}") from None
+        raise InputError(f"{name} could not be read as an array: {error}") from None
     return array
 
 
@@ -43,32 +55,32 @@ def as_sample_matrix(values, name: str = "x") -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    InputError
         If the input is empty, not numeric, of more than two dimensions, or holds NaN or inf.
     """
     array = _to_numpy(values, name)
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
     ):
-        raise ValueError(f"{name} must hold numbers, got dtype {array.dtype}")
+        raise InputError(f"{name} must hold numbers, got dtype {array.dtype}")
     if np.issubdtype(array.dtype, np.complexfloating):
-        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+        raise InputError(f"{name} must hold real numbers, got dtype {array.dtype}")
     if array.ndim == 0:
-        raise ValueError(f"{name} must be an array of samples, got a scalar")
+        raise InputError(f"{name} must be an array of samples, got a scalar")
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
-        raise ValueError(f"{name} must have shape (n,) or (n, d), got shape {array.shape}")
+        raise InputError(f"{name} must have shape (n,) or (n, d), got shape {array.shape}")
     if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it has no samples")
+        raise InputError(f"{name} is empty: it has no samples")
     if array.shape[1] == 0:
-        raise ValueError(f"{name} has zero dimensions (shape {array.shape})")
+        raise InputError(f"{name} has zero dimensions (shape {array.shape})")
     array = np.ascontiguousarray(array, dtype=np.float64)
     finite = np.isfinite(array)
     if not finite.all():
         bad_rows = np.flatnonzero(~finite.all(axis=1))
         kind = "NaN" if np.isnan(array).any() else "inf"
-        raise ValueError(
+        raise InputError(
             f"{name} contains {kind} (in {bad_rows.size} of {array.shape[0]} samples, first at "
             f"row {bad_rows[0]}); remove or impute those samples before estimating MI"
         )
@@ -80,7 +92,7 @@ def check_paired_samples(x, y) -> tuple[np.ndarray, np.ndarray]:
     x = as_sample_matrix(x, "x")
     y = as_sample_matrix(y, "y")
     if x.shape[0] != y.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"x and y must hold the same number of samples (paired rows), "
             f"got {x.shape[0]} and {y.shape[0]}"
         )
@@ -90,27 +102,40 @@ def check_paired_samples(x, y) -> tuple[np.ndarray, np.ndarray]:
 def check_integer(value, name: str, minimum: int | None = None) -> int:
     """Return ``value`` as an int; raise if it is not an integer or is below ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise InputError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        raise InputError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
 
 
 def check_positive(value, name: str, allow_zero: bool = False) -> float:
     """Return ``value`` as a float; raise unless it is a finite number > 0 (or >= 0)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise InputError(f"{name} must be a number, got {value!r}")
     value = float(value)
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
     return value
 
 
 def check_choice(value, name: str, choices):
     """Return ``value`` if it is one of ``choices``; raise with the list of valid choices."""
     if value not in choices:
-        raise ValueError(
+        raise InputError(
             f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
+    return value
+
+
+def check_workers(value, name: str = "workers") -> int | None:
+    """Return a thread count: None (the threads the process is given), -1 (every core) or >= 1."""
+    if value is None:
+        return None
+    value = check_integer(value, name)
+    if value == 0 or value < -1:
+        raise InputError(
+            f"{name} must be a positive number of threads, -1 (every core) or None (the threads "
+            f"the process is given), got {value}"
         )
     return value

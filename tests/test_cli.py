@@ -120,3 +120,26 @@ def test_console_script_prints_only_the_result_when_piped():
     )
     assert completed.stderr == ""
     assert json.loads(completed.stdout)[0]["status"] == "ok"
+
+
+def test_an_out_directory_under_a_file_is_a_one_line_error(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, err = run_cli(
+        capsys, "run", "-e", "ksg", "-d", "1v1-normal-0.75", "--n", "300",
+        "--out", str(blocker / "records"),
+    )
+    assert code == 2 and out == ""
+    assert "--out" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_internal_error_shows_its_traceback_and_exits_1(capsys, monkeypatch):
+    import mibench.cli
+
+    def broken(args):
+        raise ValueError("a bug, not bad input")
+
+    monkeypatch.setattr(mibench.cli, "_report", broken)
+    code, _, err = run_cli(capsys, "report", "somewhere")
+    assert code == 1
+    assert "Traceback" in err and "a bug, not bad input" in err

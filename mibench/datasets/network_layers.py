@@ -73,6 +73,7 @@ from mibench.gaussian_mixture import noisy_channel_mutual_information
 from mibench.interface import Dataset, NoisyChannel
 from mibench.networks._constants import ACTIVATIONS
 from mibench.networks.inputs import Inputs, gaussian_mixture_log_posterior, get_inputs
+from mibench.validation import InputError
 
 if TYPE_CHECKING:
     from mibench.networks.training import TrainedNetwork
@@ -195,16 +196,16 @@ class LayerSpec:
 
     def __post_init__(self):
         if self.inputs not in RECIPES:
-            raise ValueError(f"unknown input {self.inputs!r}; valid: {', '.join(RECIPES)}")
+            raise InputError(f"unknown input {self.inputs!r}; valid: {', '.join(RECIPES)}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; valid: {', '.join(ACTIVATIONS)}")
+            raise InputError(f"unknown activation {self.activation!r}; valid: {', '.join(ACTIVATIONS)}")
         if not 1 <= self.layer <= len(RECIPES[self.inputs].widths):
-            raise ValueError(
+            raise InputError(
                 f"the {self.inputs} network has hidden layers 1 to "
                 f"{len(RECIPES[self.inputs].widths)}, not {self.layer}"
             )
         if self.target not in ("input", "label"):
-            raise ValueError(f"target must be 'input' or 'label', got {self.target!r}")
+            raise InputError(f"target must be 'input' or 'label', got {self.target!r}")
 
     @property
     def name(self) -> str:
@@ -217,7 +218,7 @@ class LayerSpec:
         """The spec of a dataset name such as ``net-szt12-tanh-noisy0.1-L1-e40``."""
         match = _NAME.match(name)
         if match is None:
-            raise ValueError(
+            raise InputError(
                 f"{name!r} is not a network layer name "
                 "(net-[label-]{input}-{activation}-{det|noisy<sigma>}-L{layer}-e{epoch})"
             )
@@ -293,9 +294,9 @@ def _truth(spec: LayerSpec) -> tuple[float, float, str]:
         return _continuous_deterministic_truth(spec, inputs, network)
 
     if not inputs.finite:
-        raise ValueError(f"{spec.name}: no truth for a noisy layer of a continuous input")
+        raise InputError(f"{spec.name}: no truth for a noisy layer of a continuous input")
     if spec.target == "input" and spec.layer > 1:
-        raise ValueError(f"{spec.name}: no truth for I(X; T_l), l >= 2, of a noisy network")
+        raise InputError(f"{spec.name}: no truth for I(X; T_l), l >= 2, of a noisy network")
     rng = np.random.default_rng(_TRUTH_SEED)
     if spec.target == "input":
         centres = network.activations(inputs.x, spec.epoch).clean[0]
@@ -334,7 +335,7 @@ def _draws(centres: int) -> int:
 def _continuous_deterministic_truth(spec: LayerSpec, inputs: Inputs, network: TrainedNetwork):
     if spec.target == "label":
         if spec.activation not in ("tanh", "leaky_relu", "sigmoid", "linear"):
-            raise ValueError(f"{spec.name}: I(Y; L) is only known for an injective network")
+            raise InputError(f"{spec.name}: I(Y; L) is only known for an injective network")
         model = network.model(spec.epoch)
         for index, hidden in enumerate(model.hidden[: spec.layer]):
             weight = hidden.linear.weight.detach().numpy()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mibench.interface import Dataset
+from mibench.validation import InputError
 
 __all__ = ["DEFAULT_SUITE_TAG", "register_dataset", "get_dataset", "list_datasets", "dataset_tags"]
 
@@ -40,12 +41,12 @@ def register_dataset(name: str, factory: Callable[[], Dataset], tags: Iterable[s
 
 
 def get_dataset(name: str) -> Dataset:
-    """The dataset registered under ``name``; an unknown name raises a ValueError listing hints."""
+    """The dataset registered under ``name``; an unknown name raises an InputError with hints."""
     entry = _REGISTRY.get(name) if isinstance(name, str) else None
     if entry is None:
         close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3)
         hint = f" Close matches: {', '.join(close)}." if close else ""
-        raise ValueError(
+        raise InputError(
             f"unknown dataset {name!r}.{hint} `mibench list datasets` shows all "
             f"{len(_REGISTRY)} datasets."
         )

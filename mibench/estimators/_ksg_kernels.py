@@ -18,7 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["available_cores", "brute_counts", "resolve_workers", "sorted_counts"]
+__all__ = [
+    "THREADS_VARIABLE",
+    "available_cores",
+    "brute_counts",
+    "mixed_brute_counts",
+    "process_threads",
+    "resolve_workers",
+    "sorted_counts",
+]
 
 # Joint distances are screened this many at a time: one vectorised count of the candidates
 # closer than the current k-th distance (the joint distance computed there, not stored), and the
@@ -28,14 +36,39 @@ __all__ = ["available_cores", "brute_counts", "resolve_workers", "sorted_counts"
 _SCREEN = 32
 
 
+#: Environment variable holding the threads a process may use; the runner's parallel worker
+#: processes set it to 1 so that a grid of estimates does not oversubscribe the cores.
+THREADS_VARIABLE = "MIBENCH_THREADS"
+
+
 def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count off Linux)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-def resolve_workers(workers: int) -> int:
+def process_threads() -> int:
+    """The threads this process is given: ``$MIBENCH_THREADS`` if set, else its cores."""
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value:
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            from mibench.validation import InputError
+
+            raise InputError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
+        return threads
+    return available_cores()
+
+
+def resolve_workers(workers: int | None) -> int:
+    """Threads to run: ``None`` -> :func:`process_threads`, -1 -> every core, else ``workers``."""
+    if workers is None:
+        return process_threads()
     return available_cores() if workers == -1 else max(1, int(workers))
 
 
@@ -202,6 +235,86 @@ def brute_counts(
     if rows.size:
         _run_in_threads(task, rows.size, workers)
     return counts_x, counts_y
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _mixed_brute_rows(x_t, y_t, k, strict, rows, work, radius, copies, counts_x, counts_y):
+    """Mixed-KSG quantities of ``rows`` by one exact pass over all samples per row.
+
+    radius[i]: the k-th smallest joint distance to the other samples (0 if i has k copies);
+    copies[i]: the other samples at joint distance 0; counts_x[i], counts_y[i]: the other
+    samples within radius[i] in each margin, strictly closer if ``strict``, and at distance 0
+    (the margin's copies) where the radius is 0, under either inequality.
+    """
+    n = x_t.shape[1]
+    dist_x = work[0]
+    dist_y = work[1]
+    best = np.empty(k)
+    for i in rows:
+        _chebyshev_to(x_t, i, dist_x)
+        _chebyshev_to(y_t, i, dist_y)
+        for m in range(k):
+            best[m] = np.inf
+        kth = np.inf
+        zeros = 0
+        for j0 in range(0, n, _SCREEN):
+            j1 = min(n, j0 + _SCREEN)
+            closer = 0
+            for j in range(j0, j1):
+                d = max(dist_x[j], dist_y[j])
+                closer += d < kth
+                zeros += d == 0.0
+            if closer == 0:
+                continue
+            for j in range(j0, j1):
+                d = max(dist_x[j], dist_y[j])
+                if d < kth and j != i:
+                    m = k - 1
+                    while m > 0 and best[m - 1] > d:
+                        best[m] = best[m - 1]
+                        m -= 1
+                    best[m] = d
+                    kth = best[k - 1]
+        radius[i] = kth
+        copies[i] = zeros - 1  # the sample itself is at distance 0
+        count_x = 0
+        count_y = 0
+        if strict and kth > 0.0:
+            for j in range(n):
+                count_x += dist_x[j] < kth
+                count_y += dist_y[j] < kth
+        else:
+            for j in range(n):
+                count_x += dist_x[j] <= kth
+                count_y += dist_y[j] <= kth
+        counts_x[i] = count_x - 1
+        counts_y[i] = count_y - 1
+
+
+def mixed_brute_counts(
+    x: np.ndarray, y: np.ndarray, k: int, strict: bool, workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(radius, copies, n_x, n_y) of the mixed KSG estimator by the exact brute force.
+
+    See :func:`_mixed_brute_rows`; memory two length-n rows per thread, as :func:`brute_counts`.
+    """
+    n = x.shape[0]
+    x_t = np.ascontiguousarray(x.T)
+    y_t = np.ascontiguousarray(y.T)
+    rows = np.arange(n, dtype=np.int64)
+    radius = np.empty(n)
+    copies, counts_x, counts_y = (np.empty(n, dtype=np.int64) for _ in range(3))
+    workers = max(1, min(workers, n))
+    workspaces = [np.empty((2, n)) for _ in range(workers)]
+
+    def task(start, stop, slot):
+        _mixed_brute_rows(
+            x_t, y_t, k, strict, rows[start:stop], workspaces[slot], radius, copies, counts_x,
+            counts_y,
+        )
+
+    _run_in_threads(task, n, workers)
+    return radius, copies, counts_x, counts_y
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")

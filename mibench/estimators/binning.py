@@ -31,7 +31,7 @@ from mibench.estimators.discrete import (
 )
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_integer, check_positive
+from mibench.validation import InputError, check_choice, check_integer, check_positive
 
 __all__ = [
     "AdaptiveBinning",
@@ -73,7 +73,7 @@ def fixed_width_bin_codes(values: np.ndarray, bin_width: float) -> np.ndarray:
     """Bin indices floor(v / bin_width): cells of width ``bin_width`` anchored at 0."""
     scaled = values / bin_width
     if np.abs(scaled).max() >= _MAX_BIN_INDEX:
-        raise ValueError(
+        raise InputError(
             f"bin_width={bin_width!r} is too small for values up to {np.abs(values).max():g}: "
             "the bin indices would overflow"
         )
@@ -136,14 +136,14 @@ def _check_value_range(value_range) -> tuple[float, float] | None:
     try:
         low, high = value_range
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"value_range must be a pair (low, high), got {value_range!r}"
         ) from None
     for bound in (low, high):
         if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not np.isfinite(bound):
-            raise ValueError(f"value_range must hold two finite numbers, got {value_range!r}")
+            raise InputError(f"value_range must hold two finite numbers, got {value_range!r}")
     if not low < high:
-        raise ValueError(f"value_range must have low < high, got {value_range!r}")
+        raise InputError(f"value_range must have low < high, got {value_range!r}")
     return float(low), float(high)
 
 
@@ -195,7 +195,7 @@ class Binning(_BinnedPlugin):
         discrete_y: bool = False,
     ):
         if n_bins is not None and bin_width is not None:
-            raise ValueError(
+            raise InputError(
                 f"give either n_bins or bin_width, not both (got n_bins={n_bins!r}, "
                 f"bin_width={bin_width!r})"
             )
@@ -203,7 +203,7 @@ class Binning(_BinnedPlugin):
         self.bin_width = None if bin_width is None else check_positive(bin_width, "bin_width")
         self.value_range = _check_value_range(value_range)
         if self.bin_width is not None and self.value_range is not None:
-            raise ValueError(
+            raise InputError(
                 "value_range goes with n_bins (equal bins on a fixed range), not with bin_width"
             )
         _check_flags(self, miller_madow, discrete_x, discrete_y)

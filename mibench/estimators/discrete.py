@@ -20,7 +20,7 @@ import numpy as np
 
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice
+from mibench.validation import InputError, check_choice
 
 __all__ = [
     "Discrete",
@@ -169,7 +169,7 @@ def plugin_mutual_information(
     """
     symbols_x, symbols_y = np.asarray(symbols_x).reshape(-1), np.asarray(symbols_y).reshape(-1)
     if symbols_x.size != symbols_y.size or symbols_x.size == 0:
-        raise ValueError(
+        raise InputError(
             f"symbols_x and symbols_y must be paired and non-empty, got {symbols_x.size} and "
             f"{symbols_y.size} symbols"
         )

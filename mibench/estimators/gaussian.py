@@ -7,6 +7,7 @@ import numpy as np
 from mibench.closed_form import gaussian_mutual_information
 from mibench.estimators.registry import register
 from mibench.interface import Estimator
+from mibench.validation import InputError
 
 __all__ = ["Gaussian"]
 
@@ -29,7 +30,7 @@ class Gaussian(Estimator):
         x, y = super().validate(x, y)
         needed = x.shape[1] + y.shape[1] + 1
         if x.shape[0] < needed:
-            raise ValueError(
+            raise InputError(
                 f"too few samples for estimator 'gaussian': it needs more samples than "
                 f"dimensions, at least {needed} for d_x + d_y = {needed - 1}, got {x.shape[0]}"
             )
@@ -45,7 +46,7 @@ class Gaussian(Estimator):
         try:
             value = gaussian_mutual_information(covariance, x.shape[1])
         except ValueError as error:
-            raise ValueError(
+            raise InputError(
                 f"estimator 'gaussian': {error}; some coordinates are constant or collinear"
             ) from None
         # The sample-covariance MI is >= 0 by Fischer's inequality; clip round-off only.

@@ -26,7 +26,7 @@ from scipy.spatial.distance import cdist
 
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_positive
+from mibench.validation import InputError, check_choice, check_positive
 
 __all__ = ["KDE", "bandwidth_factor", "kde_mutual_information", "logsumexp_rows_inplace"]
 
@@ -136,7 +136,7 @@ class KDE(Estimator):
         elif isinstance(bandwidth, numbers.Real) and not isinstance(bandwidth, bool):
             self.bandwidth = check_positive(bandwidth, "bandwidth")
         else:
-            raise ValueError(
+            raise InputError(
                 f"bandwidth must be 'scott', 'silverman' or a positive number, got {bandwidth!r}"
             )
         self.leave_one_out = check_choice(leave_one_out, "leave_one_out", (True, False))

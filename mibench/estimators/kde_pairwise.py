@@ -26,7 +26,7 @@ from mibench.estimators.discrete import encode_rows
 from mibench.estimators.kde import logsumexp_rows_inplace
 from mibench.estimators.registry import register
 from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
-from mibench.validation import as_sample_matrix, check_choice, check_positive
+from mibench.validation import InputError, as_sample_matrix, check_choice, check_positive
 
 __all__ = ["KDEPairwise", "pairwise_mixture_entropy_bounds"]
 
@@ -39,11 +39,11 @@ def _check_weights(weights, n: int) -> np.ndarray:
         return np.full(n, 1.0 / n)
     weights = np.asarray(weights, dtype=np.float64).reshape(-1)
     if weights.shape != (n,):
-        raise ValueError(f"weights must hold one weight per centre ({n}), got {weights.size}")
+        raise InputError(f"weights must hold one weight per centre ({n}), got {weights.size}")
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError("weights must be finite and non-negative")
+        raise InputError("weights must be finite and non-negative")
     if not math.isclose(weights.sum(), 1.0, rel_tol=0, abs_tol=1e-9):
-        raise ValueError(f"weights must sum to 1, got a sum of {weights.sum()!r}")
+        raise InputError(f"weights must sum to 1, got a sum of {weights.sum()!r}")
     return weights
 
 

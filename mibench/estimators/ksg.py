@@ -38,7 +38,14 @@ from scipy.special import digamma
 
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_integer, check_positive
+from mibench.preprocessing import column_scale
+from mibench.validation import (
+    InputError,
+    check_choice,
+    check_integer,
+    check_positive,
+    check_workers,
+)
 
 __all__ = [
     "KSG",
@@ -65,6 +72,7 @@ def _brute_max_n(dim_x: int, dim_y: int) -> int:
         return int(5_500 * math.exp(0.75 * (max(dim_x, dim_y) - 3)))
     return int(15_000 * math.exp(0.37 * (dim_x + dim_y - 4)))
 
+
 def standardize_and_jitter(
     values: np.ndarray, noise: float, rng: np.random.Generator, standardize: bool
 ) -> np.ndarray:
@@ -73,19 +81,11 @@ def standardize_and_jitter(
     The jitter (standard deviation ``noise`` times the column's scale) breaks ties between
     repeated values, which would otherwise make neighbour counts depend on the order of the
     samples; at the default 1e-10 it moves the estimate far less than its statistical error.
-    Constant columns are left unscaled.
+    The scale is :func:`mibench.preprocessing.column_scale` (ddof 0; constant columns are left
+    unscaled).
     """
     values = np.array(values, dtype=np.float64, copy=True)
-    largest = np.abs(values).max(axis=0)
-    # Squares of magnitudes beyond ~1e150 overflow and below ~1e-150 underflow, which would
-    # make the standard deviation inf or 0; those columns are measured in units of their
-    # largest magnitude instead (others exactly as before, to keep their numbers).
-    extreme = (largest > 1e150) | ((largest > 0) & (largest < 1e-150))
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        scale = values.std(axis=0)
-    if extreme.any():
-        scale[extreme] = (values[:, extreme] / largest[extreme]).std(axis=0) * largest[extreme]
-    scale[scale == 0] = 1.0
+    scale = column_scale(values)
     if standardize:
         values /= scale
         scale = np.ones_like(scale)
@@ -127,41 +127,6 @@ def _in_sample_order(tree: cKDTree, points: np.ndarray, query):
     if not isinstance(results, tuple):
         return np.take(results, inverse, axis=0)
     return [np.take(result, inverse, axis=0) for result in results]
-
-
-# Used by ksg_mixed (the mixed discrete-continuous estimator), with these exact semantics.
-def _neighbour_radii_tree(joint: np.ndarray, k: int, workers: int):
-    """Distance to the k-th neighbour (sample itself excluded) and the k neighbours' indices."""
-    tree = cKDTree(joint)
-    distances, indices = _in_sample_order(
-        tree, joint, lambda points: tree.query(points, k=k + 1, p=np.inf, workers=workers)
-    )
-    # Column 0 is the sample itself (distance 0); the jitter makes exact duplicates vanish.
-    return distances[:, k], indices[:, 1:]
-
-
-def _marginal_counts_tree(
-    values: np.ndarray, radii: np.ndarray, strict: bool, workers: int
-) -> np.ndarray:
-    """Number of other samples within ``radii`` (strictly closer if ``strict``) in max-norm.
-
-    Kept for ksg_mixed: unlike :func:`_marginal_counts`, a strict count at radius 0 counts the
-    exact duplicates.
-    """
-    radii = np.broadcast_to(np.asarray(radii, dtype=np.float64), values.shape[:1])
-    if strict:
-        radii = np.nextafter(radii, 0)
-    tree = cKDTree(values)
-    counts = _in_sample_order(
-        tree,
-        values,
-        lambda points: np.asarray(
-            tree.query_ball_point(
-                points, r=radii[tree.indices], p=np.inf, return_length=True, workers=workers
-            )
-        ),
-    )
-    return counts - 1
 
 
 def _marginal_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int):
@@ -251,7 +216,7 @@ def _tree_counts(x: np.ndarray, y: np.ndarray, k: int, variant: int, workers: in
 
 def _check_device(device: str) -> str:
     if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+        raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     return device
 
 
@@ -261,7 +226,7 @@ def ksg_counts(
     k: int = 3,
     variant: int = 1,
     algorithm: str = "auto",
-    workers: int = -1,
+    workers: int | None = None,
     device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The marginal counts n_x, n_y of every sample, and the algorithm that computed them."""
@@ -273,7 +238,7 @@ def ksg_counts(
     if algorithm == "auto":
         algorithm = choose_algorithm(x.shape[0], x.shape[1], y.shape[1], device)
     if device != "cpu" and algorithm != "torch":
-        raise ValueError(f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}")
+        raise InputError(f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}")
     if algorithm == "tree":
         counts_x, counts_y = _tree_counts(x, y, k, variant, workers)
     elif algorithm == "brute":
@@ -299,14 +264,16 @@ def ksg_mutual_information(
     k: int = 3,
     variant: int = 1,
     algorithm: str = "auto",
-    workers: int = -1,
+    workers: int | None = None,
     device: str = "cpu",
 ) -> float:
     """KSG estimate in nats from float64 arrays of shape (n, d_x), (n, d_y), used as given.
 
     ``algorithm`` is "tree", "brute", "torch" or "auto" (see :func:`choose_algorithm`); all give
-    the same number. ``workers`` threads (-1: every core) run the tree queries and the compiled
-    kernels; the torch path uses torch's own threads on the CPU, or ``device``.
+    the same number. ``workers`` threads (None: the threads the process is given, see
+    :func:`mibench.estimators._ksg_kernels.process_threads`; -1: every core) run the tree
+    queries and the compiled kernels; the torch path uses torch's own threads on the CPU, or
+    ``device``.
     """
     counts_x, counts_y, _ = ksg_counts(x, y, k, variant, algorithm, workers, device)
     return _ksg_from_counts(counts_x, counts_y, x.shape[0], k, variant)
@@ -340,9 +307,11 @@ class KSG(Estimator):
         dimensions; one-dimensional margins by binary search), a compiled brute force (fast in
         high dimensions or for moderate n), torch blocks (for a GPU), or chosen from the
         dimensions, n and ``device`` (:func:`choose_algorithm`).
-    workers : int, default -1
-        Threads for the tree queries and the compiled kernels; -1 uses every core available
-        to the process. Set it to 1 when running several estimates in parallel processes.
+    workers : int or None, default None
+        Threads for the tree queries and the compiled kernels. None uses the threads the
+        process is given: ``$MIBENCH_THREADS`` if set (the runner's parallel workers set it to
+        1, so a grid does not oversubscribe the cores), else every core of the process's CPU
+        affinity; -1 uses every core whatever the variable says.
     device : str, default "cpu"
         "cuda" or "cuda:N" runs the blocked brute force with torch on that GPU.
     """
@@ -356,7 +325,7 @@ class KSG(Estimator):
         noise: float = 1e-10,
         seed: int = 0,
         algorithm: str = "auto",
-        workers: int = -1,
+        workers: int | None = None,
         device: str = "cpu",
     ):
         self.k = check_integer(k, "k", minimum=1)
@@ -365,12 +334,10 @@ class KSG(Estimator):
         self.noise = check_positive(noise, "noise", allow_zero=True)
         self.seed = check_integer(seed, "seed", minimum=0)
         self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
-        self.workers = check_integer(workers, "workers")
-        if self.workers == 0 or self.workers < -1:
-            raise ValueError(f"workers must be a positive number of threads or -1, got {workers}")
+        self.workers = check_workers(workers)
         self.device = _check_device(device)
         if self.device != "cpu" and self.algorithm not in ("auto", "torch"):
-            raise ValueError(
+            raise InputError(
                 f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}"
             )
 
@@ -385,7 +352,7 @@ class KSG(Estimator):
             import torch
 
             if not torch.cuda.is_available():
-                raise ValueError(f"device={self.device!r} but torch finds no CUDA device")
+                raise InputError(f"device={self.device!r} but torch finds no CUDA device")
         rng = np.random.default_rng(self.seed)
         x = standardize_and_jitter(x, self.noise, rng, self.standardize)
         y = standardize_and_jitter(y, self.noise, rng, self.standardize)

@@ -36,19 +36,112 @@ import numpy as np
 from scipy.special import digamma
 
 from mibench.estimators.ksg import (
-    _marginal_counts_tree,
-    _neighbour_radii_tree,
-    standardize_and_jitter,
+    _build_tree,
+    _in_sample_order,
+    choose_algorithm,
 )
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_integer
+from mibench.preprocessing import standardize as standardize_columns
+from mibench.validation import check_choice, check_integer, check_workers
 
-__all__ = ["MixedKSG", "mixed_ksg_mutual_information"]
+__all__ = ["ALGORITHMS", "MixedKSG", "mixed_ksg_counts", "mixed_ksg_mutual_information"]
+
+ALGORITHMS = ("auto", "tree", "brute")
+
+
+def _marginal_counts_tree(
+    values: np.ndarray, radii: np.ndarray, strict: bool, workers: int
+) -> np.ndarray:
+    """Other samples within ``radii`` in max-norm, by a KD-tree; at radius 0 the exact copies.
+
+    A strict count asks for the largest radius below r, which at r = 0 is 0 itself: the
+    copies, as the mixed estimator wants (KSG's own count is -1 there).
+    """
+    query_radii = np.nextafter(radii, 0) if strict else radii
+    tree = _build_tree(values)
+    counts = _in_sample_order(
+        tree,
+        values,
+        lambda points: np.asarray(
+            tree.query_ball_point(
+                points, r=query_radii[tree.indices], p=np.inf, return_length=True, workers=workers
+            ),
+            dtype=np.int64,
+        ),
+    )
+    return counts - 1
+
+
+def _margin_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int):
+    """Other samples within ``radii`` in max-norm (strictly closer if ``strict``); at a radius
+    of 0, the exact copies under either inequality."""
+    from mibench.estimators._ksg_kernels import sorted_counts
+
+    if values.shape[1] > 1:
+        return _marginal_counts_tree(values, radii, strict, workers)
+    counts = sorted_counts(values[:, 0], radii, strict, workers)
+    at_zero = radii == 0
+    if strict and at_zero.any():
+        copies = sorted_counts(values[:, 0], np.zeros_like(radii), False, workers)
+        counts[at_zero] = copies[at_zero]
+    return counts
+
+
+def _tree_counts(x: np.ndarray, y: np.ndarray, k: int, strict: bool, workers: int):
+    joint = np.hstack([x, y])
+    tree = _build_tree(joint)
+    # Column 0 is the sample itself or one of its copies: the k-th other is column k.
+    distances = _in_sample_order(
+        tree, joint, lambda points: tree.query(points, k=k + 1, p=np.inf, workers=workers)[0]
+    )
+    radius = np.ascontiguousarray(distances[:, k])
+    del distances
+    copies = np.full(x.shape[0], k, dtype=np.int64)  # only read where the radius is 0
+    tied = radius == 0
+    if tied.any():
+        copies = _marginal_counts_tree(joint, np.zeros_like(radius), False, workers)
+    counts_x = _margin_counts(x, radius, strict, workers)
+    counts_y = _margin_counts(y, radius, strict, workers)
+    return radius, copies, counts_x, counts_y
+
+
+def mixed_ksg_counts(
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int = 5,
+    variant: str = "reference",
+    algorithm: str = "auto",
+    workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """(rho, copies, n_x, n_y, algorithm) of every sample, as the module docstring defines them.
+
+    rho: the joint distance to the k-th nearest other sample; copies: the other samples at
+    joint distance 0; n_x, n_y: the other samples within rho in each margin (strictly closer
+    for "reference", at most rho for "paper"; at rho = 0 the margin's copies either way).
+    ``algorithm`` is "tree" (KD-trees; a one-dimensional margin by binary search), "brute"
+    (the compiled brute force of the KSG kernels) or "auto" (KSG's choice from n and the
+    dimensions); all give the same counts.
+    """
+    from mibench.estimators._ksg_kernels import mixed_brute_counts, resolve_workers
+
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    workers = resolve_workers(workers)
+    if algorithm == "auto":
+        algorithm = choose_algorithm(x.shape[0], x.shape[1], y.shape[1])
+    strict = variant == "reference"
+    if algorithm == "brute":
+        return (*mixed_brute_counts(x, y, k, strict, workers), algorithm)
+    return (*_tree_counts(x, y, k, strict, workers), algorithm)
 
 
 def mixed_ksg_mutual_information(
-    x: np.ndarray, y: np.ndarray, k: int = 5, variant: str = "reference", workers: int = 1
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int = 5,
+    variant: str = "reference",
+    workers: int | None = None,
+    algorithm: str = "auto",
 ) -> tuple[float, int]:
     """Mixed-KSG estimate in nats from float64 arrays (n, d_x), (n, d_y), used as given.
 
@@ -56,18 +149,15 @@ def mixed_ksg_mutual_information(
     module docstring. Returns the estimate and the number of samples whose k-th neighbour in
     the joint space is an exact copy.
     """
-    n = x.shape[0]
-    joint = np.hstack([x, y])
-    radius = _neighbour_radii_tree(joint, k, workers)[0]
+    counts = mixed_ksg_counts(x, y, k, variant, algorithm, workers)[:4]
+    return _mixed_ksg_from_counts(*counts, k, variant)
+
+
+def _mixed_ksg_from_counts(radius, copies, others_x, others_y, k: int, variant: str):
+    n = radius.shape[0]
     tied = radius == 0
     neighbours = np.full(n, k, dtype=np.int64)
-    if tied.any():
-        copies = _marginal_counts_tree(joint, np.zeros(n), strict=False, workers=workers)
-        neighbours[tied] = copies[tied] + (1 if variant == "reference" else 0)
-    # Counts of other samples; a radius of 0 counts exact copies under either inequality.
-    strict = variant == "reference"
-    others_x = _marginal_counts_tree(x, radius, strict=strict, workers=workers)
-    others_y = _marginal_counts_tree(y, radius, strict=strict, workers=workers)
+    neighbours[tied] = copies[tied] + (1 if variant == "reference" else 0)
     marginal_term = digamma if variant == "reference" else np.log
     value = math.log(n) + np.mean(
         digamma(neighbours) - marginal_term(others_x + 1) - marginal_term(others_y + 1)
@@ -100,8 +190,13 @@ class MixedKSG(Estimator):
     standardize : bool, default True
         Scale each column to unit standard deviation first (the max-norm mixes coordinates).
         Scaling keeps exact ties exact.
-    workers : int, default 1
-        Threads for the tree queries; -1 uses every core.
+    algorithm : {"auto", "tree", "brute"}, default "auto"
+        Neighbour search, both exact and giving the same counts: KD-trees (one-dimensional
+        margins by binary search) or the compiled brute force of ``ksg``; "auto" picks as
+        ``ksg`` does (:func:`mibench.estimators.ksg.choose_algorithm`).
+    workers : int or None, default None
+        Threads for the searches: None the threads the process is given (``$MIBENCH_THREADS``,
+        else its cores), -1 every core.
     """
 
     def __init__(
@@ -110,14 +205,14 @@ class MixedKSG(Estimator):
         k: int = 5,
         variant: str = "reference",
         standardize: bool = True,
-        workers: int = 1,
+        algorithm: str = "auto",
+        workers: int | None = None,
     ):
         self.k = check_integer(k, "k", minimum=1)
         self.variant = check_choice(variant, "variant", ("reference", "paper"))
         self.standardize = check_choice(standardize, "standardize", (True, False))
-        self.workers = check_integer(workers, "workers")
-        if self.workers == 0 or self.workers < -1:
-            raise ValueError(f"workers must be a positive number of threads or -1, got {workers}")
+        self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
+        self.workers = check_workers(workers)
 
     def min_samples(self) -> int:
         return self.k + 1
@@ -127,9 +222,11 @@ class MixedKSG(Estimator):
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         if self.standardize:
-            # Noise 0: only the scaling is wanted, and the generator is never drawn from.
-            rng = np.random.default_rng(0)
-            x = standardize_and_jitter(x, 0.0, rng, standardize=True)
-            y = standardize_and_jitter(y, 0.0, rng, standardize=True)
-        value, tied = mixed_ksg_mutual_information(x, y, self.k, self.variant, self.workers)
-        return Estimate(value, {"tied_samples": tied})
+            # Scaled, not centred: centring would round values and could merge or split ties.
+            x = standardize_columns(x, center=False)
+            y = standardize_columns(y, center=False)
+        radius, copies, others_x, others_y, algorithm = mixed_ksg_counts(
+            x, y, self.k, self.variant, self.algorithm, self.workers
+        )
+        value, tied = _mixed_ksg_from_counts(radius, copies, others_x, others_y, self.k, self.variant)
+        return Estimate(value, {"tied_samples": tied, "algorithm": algorithm})

@@ -44,9 +44,14 @@ from __future__ import annotations
 import numpy as np
 
 from mibench.estimators.registry import register
-from mibench.gaussian_mixture import noisy_channel_mutual_information
+from mibench.gaussian_mixture import (
+    MAX_KERNEL_EVALUATIONS,
+    TARGET_STDERR,
+    noisy_channel_mutual_information,
+    noisy_channel_mutual_information_to_precision,
+)
 from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
-from mibench.validation import check_integer, check_positive
+from mibench.validation import InputError, check_integer, check_positive
 
 __all__ = ["NoisySampleProp"]
 
@@ -59,10 +64,16 @@ class NoisySampleProp(Estimator):
     ----------
     sigma : float, default 0.1
         Standard deviation of the channel's Gaussian noise, in the units of ``y``.
-    draws : int, default 1
-        Monte Carlo noise draws per sample (n * draws in all); the standard error shrinks as
-        1 / sqrt(n * draws) and the time grows as draws * n^2. With one draw it was 0.01 to
-        0.02 nats at n = 5,000 in our tests.
+    draws : int or "auto", default "auto"
+        Monte Carlo noise draws. "auto": a pilot of about 2,000 points measures the spread of
+        the information density, then as many points are drawn as give a standard error of
+        at most ``target_stderr``, within ``max_kernel_evaluations`` (points times samples;
+        the default 10^9 is about 5 to 10 s on one core). An integer: that many draws per
+        sample (n * draws points), the time growing as draws * n^2.
+    target_stderr : float, default 0.003
+        The Monte Carlo standard error (nats) that ``draws="auto"`` aims at.
+    max_kernel_evaluations : int, default 10**9
+        The time cap of ``draws="auto"``: Monte Carlo points times samples at most this.
     seed : int, default 0
         Seed of the Monte Carlo draws.
 
@@ -71,14 +82,33 @@ class NoisySampleProp(Estimator):
     ``estimate(x, y)``: ``y`` of shape (n, d) are the clean activations (mixture centres) and
     the distinct rows of ``x`` of shape (n, d_x) group them, as described in the module
     docstring. The extras hold ``stderr`` (Monte Carlo standard error, nats), ``groups`` (the
-    number of distinct rows of x) and ``draws_total``.
+    number of distinct rows of x), ``draws_total`` (Monte Carlo points) and
+    ``target_reached`` (whether ``stderr <= target_stderr``; with "auto", False only where
+    the time cap stopped the draws first).
     """
 
     quantity = NOISY_CHANNEL
 
-    def __init__(self, *, sigma: float = 0.1, draws: int = 1, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        sigma: float = 0.1,
+        draws: int | str = "auto",
+        target_stderr: float = TARGET_STDERR,
+        max_kernel_evaluations: int = MAX_KERNEL_EVALUATIONS,
+        seed: int = 0,
+    ):
         self.sigma = check_positive(sigma, "sigma")
-        self.draws = check_integer(draws, "draws", minimum=1)
+        if isinstance(draws, str):
+            if draws != "auto":
+                raise InputError(f"draws must be 'auto' or a positive integer, got {draws!r}")
+            self.draws = draws
+        else:
+            self.draws = check_integer(draws, "draws", minimum=1)
+        self.target_stderr = check_positive(target_stderr, "target_stderr")
+        self.max_kernel_evaluations = check_integer(
+            max_kernel_evaluations, "max_kernel_evaluations", minimum=1
+        )
         self.seed = check_integer(seed, "seed", minimum=0)
 
     def for_channel(self, channel: NoisyChannel) -> NoisySampleProp:
@@ -87,14 +117,29 @@ class NoisySampleProp(Estimator):
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         _, groups = np.unique(x, axis=0, return_inverse=True)
-        result = noisy_channel_mutual_information(
-            groups.reshape(-1), y, self.sigma, draws=self.draws, rng=np.random.default_rng(self.seed)
-        )
+        groups = groups.reshape(-1)
+        rng = np.random.default_rng(self.seed)
+        if self.draws == "auto":
+            result = noisy_channel_mutual_information_to_precision(
+                groups,
+                y,
+                self.sigma,
+                rng=rng,
+                target_stderr=self.target_stderr,
+                max_kernel_evaluations=self.max_kernel_evaluations,
+            )
+            points = result.points
+        else:
+            result = noisy_channel_mutual_information(
+                groups, y, self.sigma, draws=self.draws, rng=rng
+            )
+            points = y.shape[0] * self.draws
         return Estimate(
             result.value,
             {
                 "stderr": result.stderr,
                 "groups": int(groups.max()) + 1,
-                "draws_total": int(y.shape[0] * self.draws),
+                "draws_total": int(points),
+                "target_reached": bool(result.stderr <= self.target_stderr),
             },
         )

@@ -6,6 +6,7 @@ import difflib
 from importlib.metadata import entry_points
 
 from mibench.interface import Estimator
+from mibench.validation import InputError
 
 __all__ = ["ENTRY_POINT_GROUP", "register", "get_estimator", "get_estimator_class", "list_estimators"]
 
@@ -76,7 +77,7 @@ def get_estimator_class(name: str) -> type[Estimator]:
         names = sorted(_REGISTRY)
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
+        raise InputError(
             f"unknown estimator {name!r}.{hint} Valid estimators: {', '.join(names)}"
         ) from None
 
@@ -86,7 +87,7 @@ def get_estimator(name: str, **params) -> Estimator:
 
     Raises
     ------
-    ValueError
+    InputError
         For an unknown name, an unknown parameter (the message lists the valid ones), or an
         invalid parameter value.
     """
@@ -94,7 +95,7 @@ def get_estimator(name: str, **params) -> Estimator:
     valid = cls.parameter_names()
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
             f"for estimator {name!r}. Valid parameters: "
             + ", ".join(f"{k}={v!r}" for k, v in cls.default_params().items())

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mibench.validation import InputError
+
 __all__ = ["capture"]
 
 
@@ -48,12 +50,12 @@ def capture(
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
-        raise ValueError("layers is empty: name at least one module of the model")
+        raise InputError("layers is empty: name at least one module of the model")
     modules = dict(model.named_modules())
     unknown = [name for name in names if name not in modules]
     if unknown:
         valid = [name for name in modules if name]
-        raise ValueError(
+        raise InputError(
             f"unknown layer{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
             f"the model's named modules are: {', '.join(valid)}"
         )
@@ -67,14 +69,14 @@ def capture(
     n = x.shape[0]
     step = n if batch_size is None else int(batch_size)
     if step < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
 
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
 
     def recorder(name: str):
         def hook(module, args, output):
             if not isinstance(output, torch.Tensor):
-                raise ValueError(
+                raise InputError(
                     f"layer {name!r} returns {type(output).__name__}, not a tensor; "
                     "capture a submodule that returns a tensor"
                 )
@@ -90,7 +92,7 @@ def capture(
                 model(x[start : start + step])
                 for name in names:
                     if len(chunks[name]) != before[name] + 1:
-                        raise ValueError(
+                        raise InputError(
                             f"layer {name!r} ran {len(chunks[name]) - before[name]} times in one "
                             "forward pass; capture needs a layer that runs exactly once"
                         )
@@ -102,7 +104,7 @@ def capture(
     for name in names:
         values = np.concatenate(chunks[name], axis=0)
         if values.ndim == 0 or values.shape[0] != n:
-            raise ValueError(
+            raise InputError(
                 f"layer {name!r} gave an output of shape {values.shape}, not one row per input ({n})"
             )
         result[name] = np.ascontiguousarray(values.reshape(n, -1), dtype=np.float64)

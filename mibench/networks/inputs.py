@@ -19,6 +19,8 @@ from functools import cache
 import numpy as np
 from scipy.special import logsumexp
 
+from mibench.validation import InputError
+
 __all__ = [
     "INPUTS",
     "Inputs",
@@ -244,5 +246,5 @@ INPUTS: dict[str, Callable[[], Inputs]] = {
 def get_inputs(name: str) -> Inputs:
     """The input called ``name`` (one of :data:`INPUTS`)."""
     if name not in INPUTS:
-        raise ValueError(f"unknown input {name!r}; valid inputs: {', '.join(INPUTS)}")
+        raise InputError(f"unknown input {name!r}; valid inputs: {', '.join(INPUTS)}")
     return INPUTS[name]()

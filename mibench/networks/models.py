@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from mibench.networks._constants import ACTIVATIONS, LEAKY_RELU_SLOPE
-from mibench.validation import check_choice, check_integer, check_positive
+from mibench.validation import InputError, check_choice, check_integer, check_positive
 
 __all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "GaussianNoise", "HiddenLayer", "MLP", "derive_seed"]
 
@@ -61,7 +61,7 @@ class GaussianNoise(nn.Module):
             return s
         generator = generator if generator is not None else self.generator
         if generator is None:
-            raise ValueError("a noisy layer needs a torch.Generator for its noise")
+            raise InputError("a noisy layer needs a torch.Generator for its noise")
         noise = torch.randn(s.shape, generator=generator, dtype=s.dtype, device=s.device)
         return s + self.sigma * noise
 
@@ -130,7 +130,7 @@ class MLP(nn.Module):
         dim_in = check_integer(dim_in, "dim_in", minimum=1)
         widths = tuple(check_integer(w, "width", minimum=1) for w in widths)
         if not widths:
-            raise ValueError("an MLP needs at least one hidden layer (widths is empty)")
+            raise InputError("an MLP needs at least one hidden layer (widths is empty)")
         n_classes = check_integer(n_classes, "n_classes", minimum=2)
         check_choice(activation, "activation", ACTIVATIONS)
         sigma = check_positive(sigma, "sigma", allow_zero=True)

@@ -18,7 +18,7 @@ from torch.nn import functional
 from mibench.networks._threads import one_torch_thread
 from mibench.networks.inputs import Inputs
 from mibench.networks.models import MLP, derive_seed
-from mibench.validation import check_integer, check_positive
+from mibench.validation import InputError, check_integer, check_positive
 
 __all__ = ["LayerActivations", "TrainedNetwork", "log_spaced_epochs", "train"]
 
@@ -90,7 +90,7 @@ class TrainedNetwork:
         """A fresh MLP holding the weights of ``epoch`` (default: the last recorded one)."""
         epoch = self.epochs[-1] if epoch is None else epoch
         if epoch not in self.snapshots:
-            raise ValueError(f"epoch {epoch} was not recorded; recorded epochs: {self.epochs}")
+            raise InputError(f"epoch {epoch} was not recorded; recorded epochs: {self.epochs}")
         model_args = {k: self.config[k] for k in ("widths", "activation", "sigma", "seed")}
         model = MLP(self.config["dim_in"], n_classes=self.config["n_classes"], **model_args)
         model.load_state_dict(self.snapshots[epoch])
@@ -163,7 +163,7 @@ def train(
         checkpoints = log_spaced_epochs(epochs, 7)
     checkpoints = sorted({check_integer(e, "checkpoint epoch", minimum=0) for e in checkpoints})
     if checkpoints and checkpoints[-1] > epochs:
-        raise ValueError(f"checkpoint epoch {checkpoints[-1]} is beyond the {epochs} epochs")
+        raise InputError(f"checkpoint epoch {checkpoints[-1]} is beyond the {epochs} epochs")
 
     model = MLP(
         inputs.dim, widths, inputs.n_classes, activation=activation, sigma=sigma, seed=seed

@@ -10,7 +10,7 @@ import pytest
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.closed_form import gaussian_mutual_information
+from mibench.closed_form import gaussian_mutual_information, isotropic_gaussian_entropy
 from mibench.datasets import DEFAULT_SUITE_TAG, dataset_tags
 from mibench.datasets.network_layers import (
     DEFAULT_NETWORK_SUITE,
@@ -19,7 +19,7 @@ from mibench.datasets.network_layers import (
     sample_clean_and_noisy,
     trained_network,
 )
-from mibench.gaussian_mixture import draw_from_mixture, noise_entropy
+from mibench.gaussian_mixture import draw_from_mixture
 from mibench.networks import capture, szt12
 
 
@@ -86,7 +86,7 @@ def test_noisy_first_layer_truth_agrees_with_an_independent_kde_computation():
     centres = trained_network("szt12", "tanh", 0.1).activations(szt12().x, 40).clean[0]
     points, _ = draw_from_mixture(centres, 0.1, 2, np.random.default_rng(99))
     log_density = KernelDensity(bandwidth=0.1).fit(centres).score_samples(points)
-    kde_mi = -log_density.mean() - noise_entropy(10, 0.1)
+    kde_mi = -log_density.mean() - isotropic_gaussian_entropy(10, 0.1**2)
     kde_stderr = log_density.std(ddof=1) / math.sqrt(log_density.size)
     combined = math.hypot(kde_stderr, dataset.mutual_information_stderr)
     assert dataset.mutual_information == pytest.approx(kde_mi, abs=4 * combined)

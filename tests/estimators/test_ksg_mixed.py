@@ -7,6 +7,7 @@ import pytest
 from scipy.special import digamma
 
 import mibench
+from mibench.estimators.ksg_mixed import mixed_ksg_counts
 
 
 def discrete_continuous_truth(n_values: int) -> float:
@@ -106,3 +107,60 @@ def test_bad_parameters_are_named(params, named):
 def test_too_few_samples_for_k():
     with pytest.raises(ValueError, match="k \\+ 1"):
         mibench.estimate(np.arange(5.0), np.arange(5.0), "ksg-mixed", k=5)
+
+
+def reference_mixed_counts(x, y, k, strict):
+    """rho, copies, n_x, n_y from the full max-norm distance matrices (Gao et al.'s definitions)."""
+    dist_x = np.abs(x[:, None, :] - x[None, :, :]).max(axis=2)
+    dist_y = np.abs(y[:, None, :] - y[None, :, :]).max(axis=2)
+    joint = np.maximum(dist_x, dist_y)
+    np.fill_diagonal(joint, np.inf)
+    radius = np.sort(joint, axis=1)[:, k - 1]
+    copies = (joint == 0).sum(axis=1)
+    np.fill_diagonal(dist_x, np.inf)
+    np.fill_diagonal(dist_y, np.inf)
+    r = radius[:, None]
+    if strict:
+        counts_x = np.where(r > 0, dist_x < r, dist_x == 0).sum(axis=1)
+        counts_y = np.where(r > 0, dist_y < r, dist_y == 0).sum(axis=1)
+    else:
+        counts_x, counts_y = (dist_x <= r).sum(axis=1), (dist_y <= r).sum(axis=1)
+    return radius, copies, counts_x, counts_y
+
+
+def mixed_samples(seed):
+    rng = np.random.default_rng(seed)
+    continuous = rng.normal(size=(300, 3)), rng.normal(size=(300, 2))
+    integers = rng.integers(0, 3, size=(300, 2)).astype(float)
+    with_atoms = np.where(rng.random((300, 1)) < 0.5, 0.0, rng.normal(size=(300, 1)))
+    return {
+        "continuous": continuous,
+        "discrete": (integers, integers[:, :1] + rng.integers(0, 2, size=(300, 1))),
+        "atoms-1d": (with_atoms, with_atoms + (with_atoms != 0) * rng.normal(size=(300, 1))),
+        "discrete-continuous": (integers[:, :1], integers[:, :1] + rng.uniform(0, 2, (300, 1))),
+    }
+
+
+@pytest.mark.parametrize("algorithm", ["tree", "brute"])
+@pytest.mark.parametrize("variant", ["reference", "paper"])
+@pytest.mark.parametrize("k", [1, 4])
+def test_counts_equal_the_plain_reference(algorithm, variant, k):
+    for name, (x, y) in mixed_samples(k).items():
+        expected = reference_mixed_counts(x, y, k, strict=variant == "reference")
+        radius, copies, counts_x, counts_y, used = mixed_ksg_counts(
+            x, y, k, variant, algorithm, workers=2
+        )
+        assert used == algorithm
+        np.testing.assert_array_equal(radius, expected[0], err_msg=name)
+        tied = radius == 0
+        np.testing.assert_array_equal(copies[tied], expected[1][tied], err_msg=name)
+        np.testing.assert_array_equal(counts_x, expected[2], err_msg=name)
+        np.testing.assert_array_equal(counts_y, expected[3], err_msg=name)
+
+
+def test_brute_and_tree_give_the_same_estimate(discrete_continuous_pair):
+    x, y = discrete_continuous_pair
+    x, y = x[:3000], y[:3000]
+    tree = mibench.estimate(x, y, "ksg-mixed", algorithm="tree")
+    brute = mibench.estimate(x, y, "ksg-mixed", algorithm="brute")
+    assert tree == brute

@@ -8,7 +8,7 @@ from scipy import integrate
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.closed_form import gaussian_entropy
+from mibench.closed_form import gaussian_entropy, isotropic_gaussian_entropy
 from mibench.datasets.network_layers import (
     linear_gaussian_channel_mutual_information,
     linear_gaussian_channel_parameters,
@@ -17,7 +17,6 @@ from mibench.gaussian_mixture import (
     draw_from_mixture,
     gaussian_mixture_entropy,
     gaussian_mixture_log_density,
-    noise_entropy,
     noisy_channel_mutual_information,
 )
 
@@ -93,7 +92,7 @@ def test_same_draws_give_the_kde_log_density_and_independent_draws_agree_within_
     # The estimator and the KDE formulation h(T) - h(Z) of Goldfeld et al.'s code, on their
     # own independent draws, agree within the combined Monte Carlo error.
     kde_values = -kde.score_samples(draw_from_mixture(centres, sigma, 4, np.random.default_rng(5))[0])
-    kde_mi = kde_values.mean() - noise_entropy(10, sigma)
+    kde_mi = kde_values.mean() - isotropic_gaussian_entropy(10, sigma**2)
     kde_stderr = kde_values.std(ddof=1) / math.sqrt(kde_values.size)
     result = mibench.get_estimator("noisy-sp", sigma=sigma, draws=4, seed=6).estimate_with_extras(
         np.arange(2048), centres
@@ -135,7 +134,7 @@ def test_mutual_information_is_h_of_the_mixture_minus_h_of_the_noise_for_distinc
     centres = rng.normal(size=(300, 2))
     direct = noisy_channel_mutual_information(np.arange(300), centres, 0.3, draws=200, rng=rng)
     entropy = gaussian_mixture_entropy(centres, 0.3, draws=200, rng=np.random.default_rng(2))
-    difference = direct.value - (entropy.value - noise_entropy(2, 0.3))
+    difference = direct.value - (entropy.value - isotropic_gaussian_entropy(2, 0.3**2))
     assert abs(difference) < 4 * math.hypot(direct.stderr, entropy.stderr)
 
 
@@ -149,4 +148,54 @@ def test_seed_reproduces_and_parameters_are_validated():
         mibench.get_estimator("noisy-sp", sigma=0)
     with pytest.raises(ValueError, match="draws must be at least 1"):
         mibench.get_estimator("noisy-sp", draws=0)
-    assert mibench.get_estimator("noisy-sp").get_params() == {"sigma": 0.1, "draws": 1, "seed": 0}
+    params = {"sigma": 0.3, "draws": 7, "target_stderr": 0.01, "max_kernel_evaluations": 10, "seed": 2}
+    assert mibench.get_estimator("noisy-sp", **params).get_params() == params
+
+
+def mixture_mi_by_quadrature(centres: np.ndarray, sigma: float) -> float:
+    """I(X; S + Z) for X uniform over 1-D centres: -int p log p dt - h(Z), by scipy's quad."""
+    scale = sigma * math.sqrt(2 * math.pi)
+
+    def minus_p_log_p(t):
+        p = np.mean(np.exp(-0.5 * ((t - centres) / sigma) ** 2)) / scale
+        return -p * math.log(p) if p > 0 else 0.0
+
+    entropy, _ = integrate.quad(
+        minus_p_log_p, centres.min() - 12 * sigma, centres.max() + 12 * sigma,
+        limit=2000, epsabs=1e-10, epsrel=1e-10,
+    )
+    return entropy - 0.5 * math.log(2 * math.pi * math.e * sigma**2)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_default_draws_reach_0003_on_a_noisy_tanh_neuron(seed):
+    # 400 continuous inputs through one tanh neuron with noise 0.1: the default picks the
+    # number of draws itself, and must land within a few standard errors of the quadrature.
+    x = np.random.default_rng(10 + seed).normal(size=400)
+    centres = np.tanh(2.0 * x + 0.3)
+    truth = mixture_mi_by_quadrature(centres, 0.1)
+    result = mibench.get_estimator("noisy-sp", sigma=0.1, seed=seed).estimate_with_extras(
+        x, centres
+    )
+    assert result.extras["stderr"] <= 0.003 and result.extras["target_reached"]
+    assert abs(result.value - truth) < 4 * result.extras["stderr"]
+    # One draw per sample, the old default, is more than three times as uncertain.
+    one = mibench.get_estimator("noisy-sp", sigma=0.1, draws=1, seed=seed).estimate_with_extras(
+        x, centres
+    )
+    assert one.extras["stderr"] > 3 * result.extras["stderr"]
+
+
+def test_the_time_cap_stops_the_draws_and_says_so():
+    x = np.random.default_rng(3).normal(size=400)
+    result = mibench.get_estimator(
+        "noisy-sp", sigma=0.1, max_kernel_evaluations=400 * 500
+    ).estimate_with_extras(x, np.tanh(2.0 * x))
+    assert result.extras["draws_total"] <= 500
+    assert not result.extras["target_reached"] and result.extras["stderr"] > 0.003
+
+
+@pytest.mark.parametrize("draws", ["many", 0, 1.5])
+def test_bad_draws_are_named(draws):
+    with pytest.raises(ValueError, match="draws"):
+        mibench.get_estimator("noisy-sp", draws=draws)
