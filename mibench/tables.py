@@ -217,7 +217,10 @@ def _score_line(score: SuiteScore, unit: str) -> str:
                 text += (f", growing {format_number(to_unit(score.growth_per_decade, unit), 2)} "
                          f"{unit} per decade of n")
             parts.append(text)
-        text = f"{score.datasets} layer{'s' if score.datasets != 1 else ''}; " + "; ".join(parts)
+        # One line per kind of layer: they are read separately.
+        text = f"{score.datasets} layer{'s' if score.datasets != 1 else ''}:" + "".join(
+            f"\n      {part}" for part in parts
+        )
     return text
 
 
