@@ -155,17 +155,34 @@ def make_estimator(name: str):
     return mibench.get_estimator(name, **params)
 
 
-def sample(pairs) -> dict[tuple[str, int], tuple]:
-    """Samples (seed 0) of each registered (dataset, n): the work shared by every timing.
+def sample(pairs) -> dict[tuple[str, int, str], tuple]:
+    """Samples (seed 0) of each registered (dataset, n), for every quantity the dataset
+    provides: (x, y), and (x, S) with the clean activations of a noisy layer, keyed by
+    ``(dataset, n, quantity)``: the work shared by every timing.
 
     Network-layer datasets train their network here, once, not in the timed code.
     """
     registered = set(mibench.list_datasets())
-    return {
-        (dataset, n): mibench.get_dataset(dataset).sample(n, seed=0)
-        for dataset, n in pairs
-        if dataset in registered
-    }
+    samples = {}
+    for dataset, n in pairs:
+        if dataset not in registered:
+            continue
+        data = mibench.get_dataset(dataset)
+        for quantity in getattr(data, "quantities", ["I(X;Y)"]):
+            draw = data.sample_for(quantity, n, 0) if hasattr(data, "sample_for") else data.sample(n, 0)
+            samples[(dataset, n, quantity)] = draw
+    return samples
+
+
+def configured_for(estimator, dataset: str):
+    """The estimator as the runner configures it for ``dataset`` (a noisy-channel estimator
+    takes the layer's noise scale), where this version of mibench pairs them so."""
+    try:
+        from mibench.runner import prepare
+    except ImportError:
+        return estimator
+    configured, _ = prepare(estimator, mibench.get_dataset(dataset))
+    return configured or estimator
 
 
 def run_grid(estimators, datasets, sizes, seeds) -> dict[tuple[str, str, int], object]:

@@ -11,7 +11,8 @@ _DATASETS = _suite.speed_datasets()
 
 
 class Estimate:
-    """One estimate of I(X; Y) from n paired samples of the named dataset (seed 0)."""
+    """One estimate from n paired samples of the named dataset (seed 0): of I(X; Y), or of
+    I(X; S + Z) from the clean activations of a noisy layer for a noisy-channel estimator."""
 
     params = (_suite.or_placeholder(_suite.estimator_names()), _DATASETS, list(_suite.SPEED_SIZES))
     param_names = ("estimator", "dataset", "n")
@@ -29,8 +30,9 @@ class Estimate:
         reason = _suite.skip_reason(estimator, dataset, n)
         if reason:
             raise NotImplementedError(reason)
-        self.estimator = _suite.make_estimator(estimator)
-        self.x, self.y = samples[(dataset, n)]
+        self.estimator = _suite.configured_for(_suite.make_estimator(estimator), dataset)
+        quantity = getattr(self.estimator, "quantity", "I(X;Y)")
+        self.x, self.y = samples[(dataset, n, quantity)]
 
     def time_estimate(self, samples, estimator, dataset, n):
         self.estimator.estimate(self.x, self.y)
