@@ -166,10 +166,10 @@ def _ranked(scores: Sequence[SuiteScore]) -> list[dict[str, Any]]:
 def other_suite_lines(records: Iterable[Record], unit: str = "nats") -> list[str]:
     """The scores of the suites not scored by "solved" (independent pairs, network layers),
     one line each, as the CLI summary prints them."""
-    from mibench.tables import _score_line, _seeds_text
+    from mibench.tables import score_line, seeds_text
 
     return [
-        f"{score.suite}: {score.estimator} ({_seeds_text(score)}): {_score_line(score, unit)}"
+        f"{score.suite}: {score.estimator} ({seeds_text(score)}): {score_line(score, unit)}"
         for score in score_suites(records)
         if score.scoring != "solved" and score.datasets
     ]

@@ -25,7 +25,15 @@ from mibench.scoring import (
     to_unit,
 )
 
-__all__ = ["format_number", "records_table", "records_summary", "records_json", "records_csv"]
+__all__ = [
+    "format_number",
+    "records_csv",
+    "records_json",
+    "records_summary",
+    "records_table",
+    "score_line",
+    "seeds_text",
+]
 
 
 def format_number(value: float | None, digits: int = 4) -> str:
@@ -176,11 +184,13 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
     return "\n".join(lines)
 
 
-def _seeds_text(score: SuiteScore) -> str:
+def seeds_text(score: SuiteScore) -> str:
+    """The denominator of a score: n and the number of seeds."""
     return f"n={score.n}, {score.seeds} seed{'s' if score.seeds != 1 else ''}"
 
 
-def _score_line(score: SuiteScore, unit: str) -> str:
+def score_line(score: SuiteScore, unit: str) -> str:
+    """A suite score in words, as its suite is scored (solved, bias, or layer errors)."""
     def value(nats: float) -> str:
         return f"{format_number(to_unit(nats, unit))} {unit}"
 
@@ -237,7 +247,7 @@ def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
         group = [r for r in records if (r.estimator, params_key(r.params)) == (estimator, key)]
         width = max((len(s.suite or "no suite") for s in own), default=0)
         lines = [f"{estimator}:"]
-        lines += [f"  {(s.suite or 'no suite').ljust(width)}  {_seeds_text(s)}: {_score_line(s, unit)}"
+        lines += [f"  {(s.suite or 'no suite').ljust(width)}  {seeds_text(s)}: {score_line(s, unit)}"
                   for s in own]
         failed = sum(r.status == "failed" for r in group)
         skipped = sum(r.status == "skipped" for r in group)
