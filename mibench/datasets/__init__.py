@@ -11,6 +11,6 @@ from mibench.datasets.registry import (
     register_dataset,
 )
 
-from mibench.datasets import ground_truth, network_layers, staircase  # noqa: E402, F401  isort: skip
+from mibench.datasets import ground_truth, fine_distributions, network_layers, staircase  # noqa: E402, F401  isort: skip
 
 __all__ = ["DEFAULT_SUITE_TAG", "dataset_tags", "get_dataset", "list_datasets", "register_dataset"]

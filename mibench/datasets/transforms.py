@@ -110,7 +110,7 @@ def mixture_quantile_map(
     Evaluated by monotone interpolation on a fine grid (40 component scales beyond the extreme
     means, 400,001 points), so it is a strictly increasing piecewise-linear function, a
     bijection however fine the grid; its error against the exact quantile function is below
-    1e-7 in the bulk.
+    1e-8 for |z| <= 8 (checked against a root finder).
     """
     z, t = _mixture_quantile_grid(tuple(weights), tuple(means), tuple(scales))
 
