@@ -76,7 +76,7 @@ def test_out_dir_appends_records_that_load_back(capsys, tmp_path):
 
 
 def test_list_datasets_gives_dims_and_true_mi(capsys):
-    code, out, _ = run_cli(capsys, "list", "datasets", "--tag", "beyond-normal", "--format", "json")
+    code, out, _ = run_cli(capsys, "list", "datasets", "--tag", "beyond-normal-v1", "--format", "json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 40
     by_name = {row["name"]: row for row in rows}

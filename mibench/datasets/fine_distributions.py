@@ -29,6 +29,7 @@ from mibench.datasets.ground_truth import (
 from mibench.datasets.mixtures import NormalMixture, monte_carlo_mutual_information
 from mibench.datasets.registry import register_dataset
 from mibench.interface import Dataset
+from mibench.validation import InputError
 
 __all__ = ["FINE_TASKS", "TRUTH_SEED", "TRUTH_STDERR", "make_fine_task", "mixture_of"]
 
@@ -145,7 +146,7 @@ def _parse(task_id: str):
             dim_x, dim_y, pairs, strength, fraction), None, (
             f"{1 - fraction:g} of multinormal-sparse-{dim_x}-{dim_y}-{pairs}-{strength:g} and "
             f"{fraction:g} of the product of its margins")
-    raise ValueError(f"{task_id!r} is not a Beyond-Normal v2 mixture task id")
+    raise InputError(f"{task_id!r} is not a Beyond-Normal v2 mixture task id")
 
 
 def mixture_of(task_id: str) -> NormalMixture:

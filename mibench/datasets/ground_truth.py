@@ -31,6 +31,7 @@ from mibench.closed_form import (
 from mibench.datasets import transforms
 from mibench.datasets.registry import DEFAULT_SUITE_TAG, register_dataset
 from mibench.interface import Dataset
+from mibench.validation import InputError
 
 __all__ = [
     "BEYOND_NORMAL_TASKS",
@@ -330,7 +331,7 @@ def _base_task(task_id: str) -> Dataset:
         if family == "student":
             return _student_identity(task_id, int(groups[0]), int(groups[1]), float(groups[2]))
         return _independent(task_id, groups[0], int(groups[1]), int(groups[2]))
-    raise ValueError(f"{task_id!r} is not a known ground-truth task id")
+    raise InputError(f"{task_id!r} is not a known ground-truth task id")
 
 
 def _build(task_id: str) -> Dataset:
