@@ -36,6 +36,77 @@ def test_registering_the_network_datasets_trains_nothing():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def _run_python(code: str, cache_dir) -> str:
+    import os
+
+    env = {**os.environ, "MIBENCH_CACHE_DIR": str(cache_dir), "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+# Builds a noisy layer (trains its network, computes its Monte Carlo truth), samples it, and
+# prints the truth and a sample checksum; with "forbid", any training or truth computation fails.
+_BUILD_AND_SAMPLE = """
+import sys
+import mibench
+import mibench.datasets.network_layers as layers
+import mibench.networks.training as training
+
+if sys.argv[1:] == ["forbid"]:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("trained or computed again although the cache holds it")
+    training.train = forbidden
+    layers._compute_truth = forbidden
+dataset = mibench.get_dataset("net-szt12-relu-noisy0.2-L1-e4")
+x, y = dataset.sample(200, seed=3)
+print(repr(dataset.mutual_information), repr(float(y.sum())))
+"""
+
+
+_LISTING = (
+    "import sys\n"
+    "from mibench.cli import main\n"
+    "main(['list', 'datasets', '--tag', 'network', '--format', 'json'])\n"
+    "assert 'torch' not in sys.modules, 'listing imported torch'\n"
+)
+_LAYER = "net-szt12-relu-noisy0.2-L1-e4"
+
+
+@pytest.fixture(scope="module")
+def filled_cache(tmp_path_factory):
+    """A cache listed while empty, then filled by one process that built and sampled _LAYER."""
+    import json
+
+    directory = tmp_path_factory.mktemp("filled-cache")
+    empty_listing = json.loads(_run_python(_LISTING, directory))
+    first_output = _run_python(_BUILD_AND_SAMPLE, directory)
+    return directory, empty_listing, first_output
+
+
+def test_a_second_process_trains_nothing_and_gets_the_same_dataset(filled_cache):
+    directory, _, first = filled_cache
+    assert list((directory / "networks").glob("*.pt")) and list((directory / "truths").iterdir())
+    second = _run_python(_BUILD_AND_SAMPLE.replace("sys.argv[1:]", '["forbid"]'), directory)
+    assert second == first  # same truth, same samples: bit-identical weights from the cache
+
+
+def test_listing_trains_nothing_and_shows_cached_truths(filled_cache):
+    import json
+
+    directory, empty_listing, _ = filled_cache
+    rows = {row["name"]: row for row in empty_listing}
+    assert len(rows) > 50 and rows[_LAYER]["mutual_information"] is None
+    assert rows[_LAYER]["dim_x"] == 12 and rows[_LAYER]["dim_y"] == 10
+    assert rows["net-label-szt12-tanh-det-L5-e40"]["dim_x"] == 1
+    rows = {row["name"]: row for row in json.loads(_run_python(_LISTING, directory))}
+    truth = mibench.get_dataset(_LAYER)  # computed in this process, with the session's cache
+    assert rows[_LAYER]["mutual_information"] == truth.mutual_information
+    assert rows[_LAYER]["mutual_information_stderr"] == truth.mutual_information_stderr
+
+
 def test_names_round_trip_and_tags_say_network_and_kind():
     names = mibench.list_datasets("network")
     assert 50 < len(names) < 150 and len(set(names)) == len(names)
