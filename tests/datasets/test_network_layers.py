@@ -64,6 +64,10 @@ if sys.argv[1:] == ["forbid"]:
 dataset = mibench.get_dataset("net-szt12-relu-noisy0.2-L1-e4")
 x, y = dataset.sample(200, seed=3)
 print(repr(dataset.mutual_information), repr(float(y.sum())))
+if sys.argv[1:] == ["forbid"]:  # and the command line's run, in this process
+    from mibench.cli import main
+
+    sys.exit(main(["run", "-e", "ksg", "-d", dataset.name, "--n", "300", "--format", "json"]))
 """
 
 
@@ -88,10 +92,15 @@ def filled_cache(tmp_path_factory):
 
 
 def test_a_second_process_trains_nothing_and_gets_the_same_dataset(filled_cache):
+    import json
+
     directory, _, first = filled_cache
     assert list((directory / "networks").glob("*.pt")) and list((directory / "truths").iterdir())
     second = _run_python(_BUILD_AND_SAMPLE.replace("sys.argv[1:]", '["forbid"]'), directory)
-    assert second == first  # same truth, same samples: bit-identical weights from the cache
+    first_line, run_output = second.split("\n", 1)
+    assert first_line + "\n" == first  # same truth, same samples: bit-identical weights
+    (record,) = json.loads(run_output)
+    assert record["status"] == "ok" and record["truth"] == float(first.split()[0])
 
 
 def test_listing_trains_nothing_and_shows_cached_truths(filled_cache):
