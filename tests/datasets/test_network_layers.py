@@ -106,15 +106,17 @@ def test_a_second_process_trains_nothing_and_gets_the_same_dataset(filled_cache)
 def test_listing_trains_nothing_and_shows_cached_truths(filled_cache):
     import json
 
-    directory, empty_listing, _ = filled_cache
+    directory, empty_listing, first_output = filled_cache
     rows = {row["name"]: row for row in empty_listing}
     assert len(rows) > 50 and rows[_LAYER]["mutual_information"] is None
     assert rows[_LAYER]["dim_x"] == 12 and rows[_LAYER]["dim_y"] == 10
     assert rows["net-label-szt12-tanh-det-L5-e40"]["dim_x"] == 1
     rows = {row["name"]: row for row in json.loads(_run_python(_LISTING, directory))}
-    truth = mibench.get_dataset(_LAYER)  # computed in this process, with the session's cache
-    assert rows[_LAYER]["mutual_information"] == truth.mutual_information
-    assert rows[_LAYER]["mutual_information_stderr"] == truth.mutual_information_stderr
+    # The truth the building process reported, now listed without building anything.
+    assert rows[_LAYER]["mutual_information"] == float(first_output.split()[0])
+    assert 0 < rows[_LAYER]["mutual_information_stderr"] < 0.05
+    others = [row for name, row in rows.items() if name != _LAYER]
+    assert all(row["mutual_information"] is None for row in others if "noisy0.2" in row["name"])
 
 
 def test_names_round_trip_and_tags_say_network_and_kind():
