@@ -84,7 +84,6 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _list(args) -> int:
     import mibench
-    from mibench.datasets import dataset_tags
     from mibench.scoring import to_unit
     from mibench.tables import format_number
 
@@ -121,22 +120,20 @@ def _list(args) -> int:
         names = list_experiments()
         print(json.dumps(names) if args.format == "json" else "\n".join(names))
         return 0
-    rows = []
-    names = mibench.list_datasets(args.tag)
-    if sys.stderr.isatty():
-        from tqdm.auto import tqdm
+    from mibench.datasets.registry import dataset_summary
 
-        # Network-layer datasets train their network on first use: show the wait.
-        names = tqdm(names, unit="dataset", leave=False)
-    for name in names:
-        dataset = mibench.get_dataset(name)
+    rows = []
+    # Listing builds nothing costly: a network layer shows its truth from the disk cache, or
+    # is marked as computed on first use.
+    for name in mibench.list_datasets(args.tag):
+        summary = dataset_summary(name)
         rows.append({
             "name": name,
-            "dim_x": dataset.dim_x,
-            "dim_y": dataset.dim_y,
-            "mutual_information": to_unit(dataset.mutual_information, args.unit),
-            "mutual_information_stderr": to_unit(dataset.mutual_information_stderr, args.unit),
-            "tags": sorted(dataset_tags(name) | dataset.tags),
+            "dim_x": summary.dim_x,
+            "dim_y": summary.dim_y,
+            "mutual_information": to_unit(summary.mutual_information, args.unit),
+            "mutual_information_stderr": to_unit(summary.mutual_information_stderr, args.unit),
+            "tags": sorted(summary.tags),
         })
     if args.format == "json":
         from mibench.records_io import json_safe
@@ -146,9 +143,12 @@ def _list(args) -> int:
     width = max((len(row["name"]) for row in rows), default=4)
     print(f"{'dataset'.ljust(width)}  dim_x  dim_y  true MI [{args.unit}]")
     for row in rows:
-        truth = format_number(row["mutual_information"])
-        if row["mutual_information_stderr"]:
-            truth += f" ± {format_number(row['mutual_information_stderr'], 3)}"
+        if row["mutual_information"] is None:
+            truth = "(computed on first use)"
+        else:
+            truth = format_number(row["mutual_information"])
+            if row["mutual_information_stderr"]:
+                truth += f" ± {format_number(row['mutual_information_stderr'], 3)}"
         print(f"{row['name'].ljust(width)}  {row['dim_x']:5d}  {row['dim_y']:5d}  {truth}")
     return 0
 

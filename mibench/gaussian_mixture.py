@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from mibench.networks._threads import one_torch_thread
+from mibench.pairwise import row_blocks
 
 if TYPE_CHECKING:
     import torch
@@ -49,12 +50,6 @@ __all__ = [
     "noisy_channel_mutual_information",
     "noisy_channel_mutual_information_to_precision",
 ]
-
-# Bytes of the (draws x centres) kernel block computed at once: memory stays O(block * n)
-# whatever the number of centres, and a block that fits in the L2 cache makes the several
-# passes over it (product, max, exp, sum) 2.5 times faster than a 32 MiB one.
-_BLOCK_BYTES = 2**20
-
 
 class MonteCarloValue(NamedTuple):
     """A Monte Carlo estimate (nats) and its standard error (nats)."""
@@ -85,24 +80,24 @@ def _log_kernel_sums(points: torch.Tensor, centres: torch.Tensor, sigma: float) 
 
     -|t - s|^2 / (2 sigma^2) = -|t|^2 / (2 sigma^2) + (t.s - |s|^2 / 2) / sigma^2: the first
     term leaves the sum over i, and the second is one fused matrix product plus a bias, so
-    each block costs a product and a log-sum-exp, with no (block, n, d) difference array.
+    each block (rows from :func:`mibench.pairwise.row_blocks`) costs a product and a
+    log-sum-exp, with no (block, n, d) difference array.
     """
     import torch
 
     n = centres.shape[0]
-    block = max(1, _BLOCK_BYTES // (8 * n))
     scaled_centres = (centres / sigma**2).T.contiguous()
     bias = -0.5 * (centres * centres).sum(dim=1) / sigma**2
     row_terms = -0.5 * (points * points).sum(dim=1) / sigma**2
     out = torch.empty(points.shape[0], dtype=torch.float64)
-    for start in range(0, points.shape[0], block):
-        exponents = torch.addmm(bias, points[start : start + block], scaled_centres)
+    for rows in row_blocks(points.shape[0], n):
+        exponents = torch.addmm(bias, points[rows], scaled_centres)
         largest = exponents.amax(dim=1, keepdim=True)
         # Far centres give exponents far below -700, where exp() leaves its fast vectorised
         # path (torch.logsumexp took 3 times as long); flooring them at -80 adds at most
         # n e^-80 < 1e-28 (relative) to the sum.
         terms = exponents.sub_(largest).clamp_(min=-80.0).exp_()
-        out[start : start + block] = terms.sum(dim=1).log_() + largest[:, 0]
+        out[rows] = terms.sum(dim=1).log_() + largest[:, 0]
     return out + row_terms
 
 

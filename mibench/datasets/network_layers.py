@@ -54,25 +54,33 @@ of the continuous input, where the value still grows with the number of inputs i
 The linear Gaussian channel below is the continuous-input noisy case with an exact truth.
 
 The default suite of ``mibench run`` includes the datasets of :data:`DEFAULT_NETWORK_SUITE`.
-Networks are trained when the first dataset that needs them is built, then cached for the
-process (a few seconds each); registration itself trains nothing.
+Networks are trained when the first dataset that needs them is built (a few seconds each) and
+their weights and the truths are kept in the per-user disk cache (:mod:`mibench.cache`), so
+each is trained and computed once per machine; registration and listing train nothing.
 """
 
 from __future__ import annotations
 
 import math
+import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mibench.datasets.registry import DEFAULT_SUITE_TAG, register_dataset
+from mibench.cache import entry_path, read_json, write_atomically, write_json
+from mibench.datasets.registry import DEFAULT_SUITE_TAG, DatasetSummary, register_dataset
 from mibench.gaussian_mixture import noisy_channel_mutual_information
 from mibench.interface import Dataset, NoisyChannel
 from mibench.networks._constants import ACTIVATIONS
-from mibench.networks.inputs import Inputs, gaussian_mixture_log_posterior, get_inputs
+from mibench.networks.inputs import (
+    INPUT_DIMENSIONS,
+    Inputs,
+    gaussian_mixture_log_posterior,
+    get_inputs,
+)
 from mibench.validation import InputError
 
 if TYPE_CHECKING:
@@ -126,16 +134,43 @@ _POSTERIOR_DRAWS = 200_000
 _DISCRETENESS_DRAWS = 4096
 
 
+def _network_key(inputs: str, activation: str, sigma: float) -> dict:
+    """Everything that determines a trained network (the library versions are added by the cache)."""
+    return {
+        "what": "trained network",
+        "recipe": asdict(RECIPES[inputs]),
+        "inputs": inputs,
+        "activation": activation,
+        "sigma": float(sigma),
+    }
+
+
 @cache
 def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwork:
-    """The network of ``inputs`` with this activation and noise, trained once per process.
+    """The network of ``inputs`` with this activation and noise, trained once per machine.
 
-    Snapshots are kept at the log-spaced epochs 0, 1, 2, 4, 9, 19, 40.
+    Snapshots are kept at the log-spaced epochs 0, 1, 2, 4, 9, 19, 40. The weights are read
+    from the disk cache (:mod:`mibench.cache`) when an earlier process trained the same
+    network with the same library versions; otherwise it is trained and stored there.
     """
-    from mibench.networks.training import train  # here: registering must not import torch
+    import torch  # here: registering must not import torch
 
+    from mibench.networks.training import TrainedNetwork, train
+
+    path = entry_path("networks", _network_key(inputs, activation, sigma), ".pt")
+    try:
+        with path.open("rb") as file:
+            stored = torch.load(file, weights_only=True)
+        return TrainedNetwork(
+            config=stored["config"],
+            snapshots=stored["snapshots"],
+            history=stored["history"],
+            inputs=get_inputs(inputs),
+        )
+    except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
+        pass  # missing or unreadable: train it (again)
     recipe = RECIPES[inputs]
-    return train(
+    network = train(
         get_inputs(inputs),
         widths=recipe.widths,
         activation=activation,
@@ -145,6 +180,12 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
         learning_rate=recipe.learning_rate,
         seed=recipe.seed,
     )
+    payload = {"config": network.config, "snapshots": network.snapshots, "history": network.history}
+    try:
+        write_atomically(path, lambda file: torch.save(payload, file))
+    except OSError:
+        pass  # an unwritable cache costs time, not correctness
+    return network
 
 
 def rows_entropy(values: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -278,7 +319,41 @@ def _propagated(spec: LayerSpec, inputs: Inputs, copies: int) -> tuple[np.ndarra
     return activations.clean[spec.layer - 1], np.repeat(inputs.labels, copies)
 
 
+def _truth_key(spec: LayerSpec) -> dict:
+    """Everything that determines the truth of ``spec`` (versions are added by the cache)."""
+    return {
+        "what": "network layer truth",
+        "spec": asdict(spec),
+        "network": _network_key(spec.inputs, spec.activation, spec.sigma),
+        "monte_carlo": {
+            "seed": _TRUTH_SEED,
+            "points": _TRUTH_POINTS,
+            "propagations": _PROPAGATIONS,
+            "posterior_draws": _POSTERIOR_DRAWS,
+            "discreteness_draws": _DISCRETENESS_DRAWS,
+        },
+    }
+
+
+def cached_truth(spec: LayerSpec) -> tuple[float, float, str] | None:
+    """The truth of ``spec`` if an earlier process computed it (disk cache), else None."""
+    stored = read_json("truths", _truth_key(spec))
+    if stored is None:
+        return None
+    return float(stored["value"]), float(stored["stderr"]), str(stored["how"])
+
+
 def _truth(spec: LayerSpec) -> tuple[float, float, str]:
+    """(MI in nats, its standard error, how it was obtained), computed once per machine."""
+    stored = cached_truth(spec)
+    if stored is not None:
+        return stored
+    value, stderr, how = _compute_truth(spec)
+    write_json("truths", _truth_key(spec), {"value": value, "stderr": stderr, "how": how})
+    return value, stderr, how
+
+
+def _compute_truth(spec: LayerSpec) -> tuple[float, float, str]:
     """(MI in nats, its standard error, how it was obtained) for a layer spec."""
     inputs = get_inputs(spec.inputs)
     network = spec.network()
@@ -513,12 +588,26 @@ def _linear_tags(sigma: float) -> frozenset[str]:
     return frozenset({"linear-gaussian-channel", "stochastic" if sigma > 0 else "deterministic"})
 
 
+def _summary(spec: LayerSpec) -> DatasetSummary:
+    """Dimensions and, if this machine computed it before, the truth; trains nothing."""
+    truth = cached_truth(spec)
+    return DatasetSummary(
+        dim_x=1 if spec.target == "label" else INPUT_DIMENSIONS[spec.inputs],
+        dim_y=RECIPES[spec.inputs].widths[spec.layer - 1],
+        mutual_information=None if truth is None else truth[0],
+        mutual_information_stderr=None if truth is None else truth[1],
+    )
+
+
 def _register() -> None:
     default = set(DEFAULT_NETWORK_SUITE)
     for spec in _specs():
         extra = frozenset({DEFAULT_SUITE_TAG}) if spec.name in default else frozenset()
         register_dataset(
-            spec.name, lambda spec=spec, extra=extra: _build(spec, extra), tags=spec.tags() | extra
+            spec.name,
+            lambda spec=spec, extra=extra: _build(spec, extra),
+            tags=spec.tags() | extra,
+            summary=lambda spec=spec: _summary(spec),
         )
     for dim_x, dim_t, sigma in LINEAR_CHANNELS:
         register_dataset(

@@ -23,16 +23,12 @@ from scipy.spatial.distance import cdist
 
 from mibench.closed_form import isotropic_gaussian_entropy
 from mibench.estimators.discrete import encode_rows
-from mibench.estimators.kde import logsumexp_rows_inplace
 from mibench.estimators.registry import register
 from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
+from mibench.pairwise import logsumexp_rows_inplace, row_blocks
 from mibench.validation import InputError, as_sample_matrix, check_choice, check_positive
 
 __all__ = ["KDEPairwise", "pairwise_mixture_entropy_bounds"]
-
-# Bytes per block of pairwise distances: memory is O(block * n) however many centres there are.
-_BLOCK_BYTES = 16 * 2**20
-
 
 def _check_weights(weights, n: int) -> np.ndarray:
     if weights is None:
@@ -78,11 +74,11 @@ def pairwise_mixture_entropy_bounds(
     present = weights > 0
     centres, log_weights, weights = centres[present], log_weights[present], weights[present]
     n = centres.shape[0]
-    block = max(1, _BLOCK_BYTES // (8 * n))
     lower_terms = np.empty(n)
     upper_terms = np.empty(n)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
+    # Two block matrices are alive at once: the squared distances and the upper bound's terms.
+    for rows in row_blocks(n, n, matrices=2):
+        start, stop = rows.start, rows.stop
         squared = cdist(centres[start:stop], centres, "sqeuclidean")
         # Minus the KL divergence |c_i - c_j|^2 / (2 s^2), then minus the Bhattacharyya
         # distance |c_i - c_j|^2 / (8 s^2), each plus log w_j.

@@ -177,8 +177,9 @@ class MixedKSG(Estimator):
     estimate, bounded by log n. Where one margin mixes atoms with a density, continuous
     samples within rho of an atom count all of the atom's copies, a bias that shrinks only as
     rho does (slowly: about -0.1 nats at n = 10,000 for an even atom/Gaussian mixture).
-    Marginal counts include every tie, so a margin with m distinct values costs O(n^2 / m)
-    in the tree counts.
+    Marginal counts include every tie: a one-dimensional margin is counted by binary search
+    (O(n log n) whatever its ties), but a multi-dimensional margin with m distinct values
+    costs O(n^2 / m) in the tree counts; the brute force costs O(n^2 (d_x + d_y)) regardless.
 
     Parameters
     ----------

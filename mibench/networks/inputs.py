@@ -23,6 +23,7 @@ from mibench.validation import InputError
 
 __all__ = [
     "INPUTS",
+    "INPUT_DIMENSIONS",
     "Inputs",
     "digits",
     "gaussian_mixture",
@@ -241,6 +242,10 @@ INPUTS: dict[str, Callable[[], Inputs]] = {
     "digits": digits,
     "gaussian-mixture": gaussian_mixture,
 }
+
+#: The dimension of each input, known without building it (digits would import scikit-learn's
+#: datasets, about a second), for listings; tests check it against the built inputs.
+INPUT_DIMENSIONS: dict[str, int] = {"szt12": 12, "digits": 64, "gaussian-mixture": 3}
 
 
 def get_inputs(name: str) -> Inputs:

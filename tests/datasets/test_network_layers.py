@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from scipy.stats import multivariate_normal
 from sklearn.neighbors import KernelDensity
 
 import mibench
@@ -34,6 +35,88 @@ def test_registering_the_network_datasets_trains_nothing():
         "assert 'mibench.networks.models' not in sys.modules  # nor torch, through it\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _run_python(code: str, cache_dir) -> str:
+    import os
+
+    env = {**os.environ, "MIBENCH_CACHE_DIR": str(cache_dir), "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+# Builds a noisy layer (trains its network, computes its Monte Carlo truth), samples it, and
+# prints the truth and a sample checksum; with "forbid", any training or truth computation fails.
+_BUILD_AND_SAMPLE = """
+import sys
+import mibench
+import mibench.datasets.network_layers as layers
+import mibench.networks.training as training
+
+if sys.argv[1:] == ["forbid"]:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("trained or computed again although the cache holds it")
+    training.train = forbidden
+    layers._compute_truth = forbidden
+dataset = mibench.get_dataset("net-szt12-relu-noisy0.2-L1-e4")
+x, y = dataset.sample(200, seed=3)
+print(repr(dataset.mutual_information), repr(float(y.sum())))
+if sys.argv[1:] == ["forbid"]:  # and the command line's run, in this process
+    from mibench.cli import main
+
+    sys.exit(main(["run", "-e", "ksg", "-d", dataset.name, "--n", "300", "--format", "json"]))
+"""
+
+
+_LISTING = (
+    "import sys\n"
+    "from mibench.cli import main\n"
+    "main(['list', 'datasets', '--tag', 'network', '--format', 'json'])\n"
+    "assert 'torch' not in sys.modules, 'listing imported torch'\n"
+)
+_LAYER = "net-szt12-relu-noisy0.2-L1-e4"
+
+
+@pytest.fixture(scope="module")
+def filled_cache(tmp_path_factory):
+    """A cache listed while empty, then filled by one process that built and sampled _LAYER."""
+    import json
+
+    directory = tmp_path_factory.mktemp("filled-cache")
+    empty_listing = json.loads(_run_python(_LISTING, directory))
+    first_output = _run_python(_BUILD_AND_SAMPLE, directory)
+    return directory, empty_listing, first_output
+
+
+def test_a_second_process_trains_nothing_and_gets_the_same_dataset(filled_cache):
+    import json
+
+    directory, _, first = filled_cache
+    assert list((directory / "networks").glob("*.pt")) and list((directory / "truths").iterdir())
+    second = _run_python(_BUILD_AND_SAMPLE.replace("sys.argv[1:]", '["forbid"]'), directory)
+    first_line, run_output = second.split("\n", 1)
+    assert first_line + "\n" == first  # same truth, same samples: bit-identical weights
+    (record,) = json.loads(run_output)
+    assert record["status"] == "ok" and record["truth"] == float(first.split()[0])
+
+
+def test_listing_trains_nothing_and_shows_cached_truths(filled_cache):
+    import json
+
+    directory, empty_listing, first_output = filled_cache
+    rows = {row["name"]: row for row in empty_listing}
+    assert len(rows) > 50 and rows[_LAYER]["mutual_information"] is None
+    assert rows[_LAYER]["dim_x"] == 12 and rows[_LAYER]["dim_y"] == 10
+    assert rows["net-label-szt12-tanh-det-L5-e40"]["dim_x"] == 1
+    rows = {row["name"]: row for row in json.loads(_run_python(_LISTING, directory))}
+    # The truth the building process reported, now listed without building anything.
+    assert rows[_LAYER]["mutual_information"] == float(first_output.split()[0])
+    assert 0 < rows[_LAYER]["mutual_information_stderr"] < 0.05
+    others = [row for name, row in rows.items() if name != _LAYER]
+    assert all(row["mutual_information"] is None for row in others if "noisy0.2" in row["name"])
 
 
 def test_names_round_trip_and_tags_say_network_and_kind():
@@ -98,9 +181,22 @@ def test_continuous_input_truths():
     assert mibench.get_dataset("net-gaussian-mixture-tanh-det-L3-e40").mutual_information == math.inf
     assert mibench.get_dataset("net-gaussian-mixture-relu-det-L2-e40").mutual_information == math.inf
     label = mibench.get_dataset("net-label-gaussian-mixture-tanh-det-L3-e40")
-    # Injective layers keep all of I(Y; X): the same value at every layer, below log 4.
-    assert label.mutual_information == pytest.approx(1.2412, abs=0.003)
-    assert label.mutual_information_stderr < 0.001
+    # Injective layers keep all of I(Y; X) = H(Y) - E H(Y | X), here from scipy's densities of
+    # the four components on independent draws (not the input's own posterior code).
+    rng = np.random.default_rng(99)
+    means = 1.5 / math.sqrt(3) * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1.0]])
+    x = means[rng.integers(0, 4, 100_000)] + 0.6 * rng.standard_normal((100_000, 3))
+    densities = np.column_stack(
+        [multivariate_normal(mean, 0.36 * np.eye(3)).pdf(x) for mean in means]
+    )
+    posterior = densities / densities.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(posterior > 0, posterior * np.log(posterior), 0.0).sum(axis=1)
+    reference = math.log(4) + terms.mean()
+    reference_stderr = terms.std(ddof=1) / math.sqrt(terms.size)
+    combined = math.hypot(reference_stderr, label.mutual_information_stderr)
+    assert label.mutual_information == pytest.approx(reference, abs=4 * combined)
+    assert label.mutual_information_stderr < 0.001 and 0 < reference < math.log(4)
 
 
 def test_noisy_label_truth_obeys_data_processing():

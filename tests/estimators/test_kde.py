@@ -7,7 +7,7 @@ import pytest
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.estimators import kde as kde_module
+from mibench import pairwise
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_equals_sklearn_kernel_density_reference(bandwidth, monkeypatch):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(400, 2))
     y = np.hstack([x[:, :1] + rng.normal(size=(400, 1)), rng.uniform(size=(400, 1)) * 5])
-    monkeypatch.setattr(kde_module, "_BLOCK_BYTES", 8 * 400 * 7)  # several uneven blocks
+    monkeypatch.setattr(pairwise, "BLOCK_BYTES", 3 * 8 * 400 * 7)  # several uneven blocks
     result = mibench.get_estimator("kde", bandwidth=bandwidth).estimate_with_extras(x, y)
     h = 400 ** (-1 / 8) if bandwidth == "scott" else bandwidth
     assert result.extras["bandwidth"] == pytest.approx(h)

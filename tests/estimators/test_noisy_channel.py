@@ -8,7 +8,11 @@ from scipy import integrate
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.closed_form import gaussian_entropy, isotropic_gaussian_entropy
+from mibench.closed_form import (
+    gaussian_entropy,
+    gaussian_mutual_information,
+    isotropic_gaussian_entropy,
+)
 from mibench.datasets.network_layers import (
     linear_gaussian_channel_mutual_information,
     linear_gaussian_channel_parameters,
@@ -76,7 +80,10 @@ def test_linear_gaussian_channel_matches_closed_form():
     result = mibench.get_estimator("noisy-sp", sigma=1.0, draws=4).estimate_with_extras(
         x, x @ weight.T
     )
-    assert truth == pytest.approx(0.998, abs=1e-3)
+    # The closed form against the Gaussian MI of the joint covariance of (X, W X + Z).
+    cross = weight @ covariance
+    joint = np.block([[covariance, cross.T], [cross, cross @ weight.T + np.eye(2)]])
+    assert truth == pytest.approx(gaussian_mutual_information(joint, 2), rel=1e-12)
     assert result.value == pytest.approx(truth, abs=0.02)
 
 

@@ -62,3 +62,11 @@ def test_continuous_input_has_its_stated_mixture_law():
     posterior = np.exp(gaussian_mixture_log_posterior(x))
     assert posterior.sum(axis=1) == pytest.approx(1.0)
     assert (posterior.argmax(axis=1) == labels).mean() > 0.9
+
+
+def test_the_listed_dimensions_are_those_of_the_inputs():
+    from mibench.networks.inputs import INPUT_DIMENSIONS, INPUTS, get_inputs
+
+    assert set(INPUT_DIMENSIONS) == set(INPUTS)
+    for name, dim in INPUT_DIMENSIONS.items():
+        assert get_inputs(name).dim == dim

@@ -1,5 +1,7 @@
 """Training: accuracy on szt12 in a CI-sized run, snapshots, and end-to-end seeding."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -59,7 +61,18 @@ def test_same_seed_gives_identical_weights_and_activations_and_leaves_global_sta
     assert np.array_equal(a.clean[0], c.clean[0]) and not np.array_equal(a.noisy[0], c.noisy[0])
 
 
-def test_log_spaced_epochs():
-    assert log_spaced_epochs(300, 7) == (0, 1, 3, 10, 31, 96, 300)
-    assert log_spaced_epochs(40, 7) == (0, 1, 2, 4, 9, 19, 40)
+@pytest.mark.parametrize(("epochs", "count"), [(300, 7), (40, 7), (1000, 12), (5, 10)])
+def test_log_spaced_epochs(epochs, count):
+    chosen = log_spaced_epochs(epochs, count)
+    # From the initialisation to the last epoch, increasing, at most ``count`` of them.
+    assert chosen[0] == 0 and chosen[1] == 1 and chosen[-1] == epochs
+    assert all(a < b for a, b in zip(chosen, chosen[1:])) and len(chosen) <= count
+    # Log-spaced: every epoch after 1 is within rounding of a geometric step from 1 to epochs.
+    step = epochs ** (1 / (count - 2))
+    for epoch in chosen[2:]:
+        exponent = math.log(epoch) / math.log(step)
+        assert abs(step ** round(exponent) - epoch) <= 0.5 + 1e-9 or epoch == epochs
+
+
+def test_log_spaced_epochs_without_training():
     assert log_spaced_epochs(0, 5) == (0,)
