@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mibench.preprocessing import standardize as standardize_columns
-from mibench.validation import check_integer, check_paired_samples
+from mibench.validation import InputError, check_integer, check_paired_samples
 
 __all__ = [
     "MUTUAL_INFORMATION",
@@ -154,7 +154,7 @@ class Estimator(abc.ABC):
         needed = self.min_samples()
         if x.shape[0] < needed:
             reason = self.min_samples_reason()
-            raise ValueError(
+            raise InputError(
                 f"too few samples for estimator {self.name!r}: it needs at least {needed}"
                 + (f" ({reason})" if reason else "")
                 + f", got {x.shape[0]}"
@@ -242,7 +242,7 @@ class Dataset:
             When the dataset provides no noisy channel.
         """
         if self.channel is None:
-            raise ValueError(f"dataset {self.name!r} provides no noisy channel (clean activations)")
+            raise InputError(f"dataset {self.name!r} provides no noisy channel (clean activations)")
         return self._draw(self.channel.sampler, n, seed, self.dim_y)
 
     def sample_for(self, quantity: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +250,7 @@ class Dataset:
         if quantity == NOISY_CHANNEL:
             return self.sample_channel(n, seed)
         if quantity != MUTUAL_INFORMATION:
-            raise ValueError(f"unknown quantity {quantity!r}; known: {', '.join(QUANTITIES)}")
+            raise InputError(f"unknown quantity {quantity!r}; known: {', '.join(QUANTITIES)}")
         return self.sample(n, seed)
 
     def _draw(self, sampler, n, seed, dim_y) -> tuple[np.ndarray, np.ndarray]:

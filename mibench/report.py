@@ -380,7 +380,7 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
 
     cells = [cell for cell in aggregate(records) if cell.skipped < cell.runs]
     if not cells:
-        raise ValueError("no records to plot (every run was skipped)")
+        raise InputError("no records to plot (every run was skipped)")
     tasks = list(dict.fromkeys(cell.dataset for cell in cells))
     column = {task: j for j, task in enumerate(tasks)}
     ranked = _heatmap_rows(cells)
