@@ -8,9 +8,11 @@ so no other test sees them.
 import math
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from mibench.executors import RecordWork
 from mibench.interface import Estimator
 
 
@@ -81,3 +83,15 @@ class Spins(Estimator):
         for _ in range(self.rounds):
             total += float(np.sort(x[:, 0] * y[:, 0]).sum())
         return 0.1 + 0.0 * total
+
+
+@dataclass(frozen=True)
+class DrawLoggingWork(RecordWork):
+    """The runner's work, noting each sample drawn as one line in the file ``log``."""
+
+    log: str = ""
+
+    def draw(self, key):
+        with open(self.log, "a") as handle:
+            handle.write(f"{key.dataset_name} {key.n} {key.seed}\n")
+        return super().draw(key)
