@@ -1,7 +1,6 @@
 """Executors: the same records whichever runs them; a bad run fails alone; samples drawn once."""
 
 import pytest
-
 from _faulty_estimators import (
     Correlation,
     DrawLoggingWork,
@@ -10,6 +9,7 @@ from _faulty_estimators import (
     ReturnsNaN,
     Sleeps,
 )
+
 from mibench.executors import (
     DaskExecutor,
     InlineExecutor,
