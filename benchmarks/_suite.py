@@ -54,17 +54,11 @@ NEURAL_ACCURACY_SEEDS = (0,)
 #: log|X|) true MI, followed as n quadruples.
 LAYER_SIZES = (500, 2000, 8000)
 
-#: Estimators whose error on the ground-truth tasks is not tracked, and why.
+#: Estimators of I(X; Y) whose error on the ground-truth tasks is not tracked, and why. (The
+#: estimators of another quantity, such as noisy-sp, are left out by their declared quantity.)
 NO_GROUND_TRUTH = {
     "discrete": "it counts distinct rows; on continuous samples every row is its own symbol "
     "and it reads log n, whatever the MI",
-    "kde-pairwise": "it estimates the MI of a noisy layer Y + N(0, s^2 I), not I(X; Y)",
-    "noisy-sp": "it estimates the MI of a noisy layer from the layer's noise model",
-}
-
-#: Estimators that only make sense on a stochastic (noisy) network layer.
-NOISY_LAYER_ONLY = {
-    "noisy-sp": "it needs a noisy network layer of known noise scale (sigma)",
 }
 
 #: The value of a parameter list that would otherwise be empty (asv needs one value); the
@@ -82,6 +76,12 @@ def estimator_names() -> list[str]:
 
 def classical_estimators() -> list[str]:
     return [name for name in estimator_names() if name not in NEURAL]
+
+
+def estimates_mutual_information(name: str) -> bool:
+    """Whether the estimator estimates I(X; Y) (all do in versions before quantities)."""
+    quantity = getattr(get_estimator_class(name), "quantity", None)
+    return quantity in (None, "I(X;Y)")
 
 
 def neural_estimators() -> list[str]:
@@ -127,9 +127,11 @@ def skip_reason(estimator: str, dataset: str, n: int | None = None) -> str | Non
         return f"estimator {estimator!r} is not in this version of mibench"
     if dataset not in mibench.list_datasets():
         return f"dataset {dataset!r} is not in this version of mibench"
-    tags = dataset_tags(dataset)
-    if estimator in NOISY_LAYER_ONLY and not {"network", "stochastic"} <= tags:
-        return f"{estimator}: {NOISY_LAYER_ONLY[estimator]}"
+    quantity = getattr(get_estimator_class(estimator), "quantity", None)
+    if quantity is not None:
+        provided = getattr(mibench.get_dataset(dataset), "quantities", {quantity})
+        if quantity not in provided:
+            return f"{estimator} estimates {quantity}; {dataset} provides {', '.join(provided)}"
     if estimator in NEURAL and n is not None and n not in NEURAL_SPEED_SIZES:
         return f"{estimator} is timed at n in {NEURAL_SPEED_SIZES} only (training dominates)"
     return None
@@ -167,7 +169,7 @@ def sample(pairs) -> dict[tuple[str, int], tuple]:
 
 
 def run_grid(estimators, datasets, sizes, seeds) -> dict[tuple[str, str, int], object]:
-    """Run the grid and combine seeds as the leaderboard does.
+    """Run the grid.
 
     Parameters
     ----------
@@ -178,12 +180,9 @@ def run_grid(estimators, datasets, sizes, seeds) -> dict[tuple[str, str, int], o
 
     Returns
     -------
-    dict
-        ``(estimator, dataset, n)`` to :class:`mibench.report.Cell` (mean estimate over the
-        seeds, truth, failures).
+    list of Record
+        Every run (:func:`cells_of` combines the seeds).
     """
-    from mibench.report import aggregate
-
     records = []
     for name in estimators:
         try:
@@ -193,7 +192,28 @@ def run_grid(estimators, datasets, sizes, seeds) -> dict[tuple[str, str, int], o
         usable = [d for d in datasets if skip_reason(name, d) is None]
         if usable:
             records += mibench.run(estimator, usable, n=list(sizes), seeds=list(seeds))
+    return records
+
+
+def cells_of(records) -> dict[tuple[str, str, int], object]:
+    """``(estimator, dataset, n)`` to :class:`mibench.scoring.Cell`: seeds combined as the
+    leaderboard combines them."""
+    from mibench.scoring import aggregate
+
     return {(cell.estimator, cell.dataset, cell.n): cell for cell in aggregate(records)}
+
+
+def solved_scores(records, estimator: str):
+    """:func:`mibench.scoring.score_suites` of one estimator's runs: the one scoring function
+    the CLI summary and ``mibench report`` use too."""
+    from mibench.scoring import score_suites
+
+    return score_suites(r for r in records if r.estimator == estimator)
+
+
+def tasks_solved(scores, suite: str) -> int:
+    """The solved count of ``suite`` in ``scores`` (0 where the suite did not run)."""
+    return sum(score.solved for score in scores if score.suite == suite)
 
 
 def checked_cell(cells, estimator: str, dataset: str, n: int):

@@ -2,7 +2,8 @@
 
 Every estimator runs on every ground-truth task (the 40 Beyond-Normal tasks and the
 independent pairs) at n = ``ACCURACY_N``, once per seed; the seeds are averaged exactly as the
-leaderboard does (:func:`mibench.report.aggregate`). A task's error track fails when any of its
+leaderboard does (:func:`mibench.scoring.aggregate`), and the solved count is the one
+:func:`mibench.scoring.score_suites` gives, as in the CLI summary and ``mibench report``. A task's error track fails when any of its
 runs failed (a diverged training, say), rather than report the mean of the runs that survived;
 the failed runs are counted by ``track_runs_failed``. The grid is run once per asv run, in
 ``setup_cache``; the tracks only read it. Neural estimators have their own grid (fewer seeds, a
@@ -14,10 +15,12 @@ import mibench
 from . import _suite
 
 _TASKS = _suite.or_placeholder(mibench.list_datasets("ground-truth"))
-# Estimators of something other than I(X; Y) on continuous data are left out altogether
-# (see _suite.NO_GROUND_TRUTH for why), rather than listed with every task skipped.
+# Estimators of another quantity than I(X; Y) (their declared quantity), and those of I(X; Y)
+# on discrete data only (_suite.NO_GROUND_TRUTH), are left out altogether rather than listed
+# with every task skipped.
 _CLASSICAL = _suite.or_placeholder(
-    name for name in _suite.classical_estimators() if name not in _suite.NO_GROUND_TRUTH
+    name for name in _suite.classical_estimators()
+    if name not in _suite.NO_GROUND_TRUTH and _suite.estimates_mutual_information(name)
 )
 _NEURAL = _suite.or_placeholder(_suite.neural_estimators())
 
@@ -31,10 +34,10 @@ class _AbsoluteError:
     unit = "nats"
     timeout = 120
 
-    def setup(self, cells, estimator, task):
-        self.cell = _suite.checked_cell(cells, estimator, task, _suite.ACCURACY_N)
+    def setup(self, records, estimator, task):
+        self.cell = _suite.checked_cell(_suite.cells_of(records), estimator, task, _suite.ACCURACY_N)
 
-    def track_abs_error(self, cells, estimator, task):
+    def track_abs_error(self, records, estimator, task):
         """|mean estimate - true MI| in nats (for the independent pairs: |mean estimate|)."""
         return abs(self.cell.estimate - self.cell.truth)
 
@@ -44,19 +47,19 @@ class _Solved:
     unit = "tasks"
     timeout = 120
 
-    def setup(self, cells, estimator):
-        self.cells = [cell for (name, _, _), cell in cells.items() if name == estimator]
-        if not self.cells:
+    def setup(self, records, estimator):
+        self.scores = _suite.solved_scores(records, estimator)
+        if not self.scores:
             raise NotImplementedError(f"{estimator} did not run on the ground-truth tasks")
 
-    def track_tasks_solved(self, cells, estimator):
-        """Tasks solved by the Beyond-Normal criterion (mean estimate within a factor 1.5 of
-        the truth, no failed run), of the tasks with a finite, positive true MI."""
-        return sum(cell.solved for cell in self.cells if cell.scorable)
+    def track_tasks_solved(self, records, estimator):
+        """Beyond-Normal v1 tasks solved (seed-averaged estimate within a factor 1.5 of the
+        truth, no failed run), by :func:`mibench.scoring.score_suites`."""
+        return _suite.tasks_solved(self.scores, "beyond-normal-v1")
 
-    def track_runs_failed(self, cells, estimator):
+    def track_runs_failed(self, records, estimator):
         """Runs that failed on the ground-truth tasks (an error track fails for such a task)."""
-        return sum(cell.failed for cell in self.cells)
+        return sum(score.failed for score in self.scores)
 
     track_runs_failed.unit = "runs"
 

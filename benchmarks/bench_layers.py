@@ -32,11 +32,11 @@ class DeterministicLayer:
 
     setup_cache.timeout = 3600
 
-    def setup(self, cells, estimator, layer, n):
+    def setup(self, records, estimator, layer, n):
         if layer == _suite.PLACEHOLDER:
             raise NotImplementedError("no dataset tagged 'network' and 'deterministic' is registered")
-        self.cell = _suite.checked_cell(cells, estimator, layer, n)
+        self.cell = _suite.checked_cell(_suite.cells_of(records), estimator, layer, n)
 
-    def track_layer_estimate(self, cells, estimator, layer, n):
+    def track_layer_estimate(self, records, estimator, layer, n):
         """The estimate of I(X; L) in nats (the truth is infinite, or H(L) for a finite input)."""
         return self.cell.estimate

@@ -10,12 +10,11 @@ All MI is in nats. The public API::
     mibench.run(estimators, datasets=None, n=5000, seeds=(0,), params=None) -> list[Record]
 """
 
+from mibench._version import __version__
 from mibench.datasets import get_dataset, list_datasets
 from mibench.estimators import get_estimator, list_estimators
 from mibench.interface import Dataset, Estimate, Estimator, Record
 from mibench.runner import run
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Dataset",

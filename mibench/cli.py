@@ -36,7 +36,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list estimators, datasets or experiments")
-    listing.add_argument("what", choices=["estimators", "datasets", "experiments"])
+    listing.add_argument("what", choices=["estimators", "datasets", "suites", "experiments"])
     listing.add_argument("--tag", help="only datasets with this tag (e.g. beyond-normal)")
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.add_argument("--unit", choices=["nats", "bits"], default="nats")
@@ -51,13 +51,17 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="estimator name (repeatable); `mibench list estimators` shows them")
     run.add_argument("--dataset", "-d", action="append", metavar="NAME",
                      help="dataset name (repeatable); default: the built-in suite")
+    run.add_argument("--suite", metavar="SUITE",
+                     help="run this suite (e.g. beyond-normal-v2) instead of the default one; "
+                     "`mibench list suites` shows them")
     run.add_argument("--tag", help="run every dataset with this tag instead of the default suite")
     run.add_argument("--n", type=int, action="append", metavar="N",
                      help="sample size (repeatable; default 5000)")
     run.add_argument("--seed", type=int, action="append", metavar="SEED",
                      help="sample seed (repeatable; default 0)")
     run.add_argument("--param", "-p", type=_parse_param, action="append", metavar="NAME=VALUE",
-                     help="estimator parameter, e.g. k=5 (repeatable)")
+                     help="estimator parameter (repeatable): ksg.k=5 for one estimator, k=5 for "
+                     "every named estimator that takes k")
     run.add_argument("--unit", choices=["nats", "bits"], default="nats")
     run.add_argument("--format", choices=["table", "json", "csv"], default="table")
     run.add_argument("--out", type=Path, metavar="DIR",
@@ -96,6 +100,20 @@ def _list(args) -> int:
             width = max(len(row["name"]) for row in rows)
             for row in rows:
                 print(f"{row['name'].ljust(width)}  {row['summary']}")
+        return 0
+    if args.what == "suites":
+        from mibench.suites import SUITES
+
+        rows = [{"name": suite.name, "tag": suite.tag, "scoring": suite.scoring,
+                 "datasets": len(suite.datasets()), "description": suite.description}
+                for suite in SUITES]
+        if args.format == "json":
+            print(json.dumps(rows, indent=2))
+        else:
+            width = max(len(row["name"]) for row in rows)
+            for row in rows:
+                print(f"{row['name'].ljust(width)}  {row['datasets']:4d} datasets  "
+                      f"scored by {row['scoring']:<7}  {row['description']}")
         return 0
     if args.what == "experiments":
         from mibench.experiments import list_experiments
@@ -140,13 +158,12 @@ def _run(args) -> int:
     from mibench.records_io import RECORDS_FILENAME, append_record
     from mibench.tables import records_csv, records_json, records_summary, records_table
 
-    if args.dataset and args.tag:
-        raise ValueError("give either --dataset or --tag, not both")
+    if sum(bool(choice) for choice in (args.dataset, args.tag, args.suite)) > 1:
+        raise ValueError("give at most one of --dataset, --tag and --suite")
     datasets = args.dataset or (mibench.list_datasets(args.tag) if args.tag else None)
     if args.tag and not datasets:
         raise ValueError(f"no dataset has the tag {args.tag!r}")
     params = dict(args.param or [])
-    estimators = [mibench.get_estimator(name, **params) for name in args.estimator]
 
     on_record = None
     if args.out is not None:
@@ -158,10 +175,12 @@ def _run(args) -> int:
 
     started = time.perf_counter()
     records = mibench.run(
-        estimators,
+        args.estimator,
         datasets,
         n=args.n or [5000],
         seeds=args.seed or [0],
+        params=params,
+        suite=args.suite,
         workers=args.workers,
         progress=sys.stderr.isatty(),
         on_record=on_record,

@@ -18,7 +18,30 @@ import numpy as np
 
 from mibench.validation import check_integer, check_paired_samples
 
-__all__ = ["Dataset", "Estimate", "Estimator", "Record", "RECORD_KEYS"]
+__all__ = [
+    "MUTUAL_INFORMATION",
+    "NOISY_CHANNEL",
+    "QUANTITIES",
+    "RECORD_KEYS",
+    "STATUSES",
+    "Dataset",
+    "Estimate",
+    "Estimator",
+    "NoisyChannel",
+    "Record",
+]
+
+#: The quantity of an ordinary estimator: I(X; Y) from paired samples (x, y).
+MUTUAL_INFORMATION = "I(X;Y)"
+#: The quantity of a noisy-channel estimator: I(X; S + Z) from x, the clean activations S and
+#: the known scale of the Gaussian noise Z (Goldfeld et al. 2019; Saxe et al. 2018).
+NOISY_CHANNEL = "I(X;S+Z)"
+#: What each quantity is, for messages and listings.
+QUANTITIES = {
+    MUTUAL_INFORMATION: "I(X; Y) from paired samples (x, y)",
+    NOISY_CHANNEL: "I(X; S + Z) from x, the clean activations S and the scale of the Gaussian "
+    "noise Z",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,11 @@ class Estimator(abc.ABC):
     #: Short lowercase registry name, set by the registry's ``register`` decorator.
     name: ClassVar[str] = ""
 
+    #: What the estimator estimates (a key of :data:`QUANTITIES`). The runner pairs it only
+    #: with datasets that provide this quantity, so no estimate is ever scored against the
+    #: truth of another one. A plugin that declares nothing estimates I(X; Y).
+    quantity: ClassVar[str] = MUTUAL_INFORMATION
+
     @classmethod
     def parameter_names(cls) -> list[str]:
         """The names of the keyword-only parameters of ``__init__``."""
@@ -68,6 +96,18 @@ class Estimator(abc.ABC):
     def get_params(self) -> dict[str, Any]:
         """The parameters this instance was configured with."""
         return {name: getattr(self, name) for name in self.parameter_names()}
+
+    def with_params(self, **changes) -> Estimator:
+        """A new instance with these parameters changed and the others as in this one."""
+        return type(self)(**{**self.get_params(), **changes})
+
+    def for_channel(self, channel: NoisyChannel) -> Estimator:
+        """This estimator configured for a dataset's noisy channel (noise scale, what x is).
+
+        Only estimators of :data:`NOISY_CHANNEL` implement it; the runner calls it before
+        running one on a dataset that provides a channel.
+        """
+        raise NotImplementedError(f"estimator {self.name!r} does not estimate {NOISY_CHANNEL}")
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -127,6 +167,26 @@ class Estimator(abc.ABC):
 Sampler = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 
+@dataclass(frozen=True)
+class NoisyChannel:
+    """The clean side of a noisy channel T = S + Z, Z ~ N(0, noise_std^2 I), for the
+    estimators of :data:`NOISY_CHANNEL`.
+
+    Attributes
+    ----------
+    sampler : callable (n, rng) -> (x, s)
+        Paired samples of x and of the clean activations S (not the noisy T).
+    noise_std : float
+        Standard deviation of each coordinate of Z, in the units of S.
+    x_is_label : bool
+        True when x is a discrete class label rather than the input S is computed from.
+    """
+
+    sampler: Sampler = field(repr=False)
+    noise_std: float
+    x_is_label: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """A joint distribution of (X, Y) that can be sampled, with its true MI when known.
@@ -144,6 +204,9 @@ class Dataset:
         Standard error of ``mutual_information`` where it is only known numerically; 0 if exact.
     tags : frozenset of str
         Family and kind, e.g. ``{"ground-truth", "beyond-normal", "multinormal"}``.
+    channel : NoisyChannel or None
+        For a noisy layer T = S + Z: the clean activations S and the noise scale, which the
+        estimators of :data:`NOISY_CHANNEL` need. ``sample`` returns (x, T) in any case.
     """
 
     name: str
@@ -154,6 +217,41 @@ class Dataset:
     mutual_information_stderr: float = 0.0
     tags: frozenset[str] = frozenset()
     description: str = ""
+    channel: NoisyChannel | None = None
+
+    @property
+    def quantities(self) -> frozenset[str]:
+        """The quantities this dataset has samples for: I(X; Y) always, and I(X; S + Z) when it
+        provides a noisy channel's clean activations."""
+        return frozenset({MUTUAL_INFORMATION} | ({NOISY_CHANNEL} if self.channel else set()))
+
+    def sample_channel(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Draw n paired samples of (x, S), S the clean activations of the noisy channel.
+
+        Raises
+        ------
+        ValueError
+            When the dataset provides no noisy channel.
+        """
+        if self.channel is None:
+            raise ValueError(f"dataset {self.name!r} provides no noisy channel (clean activations)")
+        return self._draw(self.channel.sampler, n, seed, self.dim_y)
+
+    def sample_for(self, quantity: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The samples an estimator of ``quantity`` reads: (x, y), or (x, S) for a channel."""
+        if quantity == NOISY_CHANNEL:
+            return self.sample_channel(n, seed)
+        if quantity != MUTUAL_INFORMATION:
+            raise ValueError(f"unknown quantity {quantity!r}; known: {', '.join(QUANTITIES)}")
+        return self.sample(n, seed)
+
+    def _draw(self, sampler, n, seed, dim_y) -> tuple[np.ndarray, np.ndarray]:
+        n = check_integer(n, "n", minimum=1)
+        seed = check_integer(seed, "seed", minimum=0)
+        x, y = sampler(n, np.random.default_rng(seed))
+        x = np.asarray(x, dtype=np.float64).reshape(n, self.dim_x)
+        y = np.asarray(y, dtype=np.float64).reshape(n, dim_y)
+        return x, y
 
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Draw n paired samples; the same seed gives the same samples.
@@ -163,12 +261,7 @@ class Dataset:
         x : ndarray of float64, shape (n, dim_x)
         y : ndarray of float64, shape (n, dim_y)
         """
-        n = check_integer(n, "n", minimum=1)
-        seed = check_integer(seed, "seed", minimum=0)
-        x, y = self.sampler(n, np.random.default_rng(seed))
-        x = np.asarray(x, dtype=np.float64).reshape(n, self.dim_x)
-        y = np.asarray(y, dtype=np.float64).reshape(n, self.dim_y)
-        return x, y
+        return self._draw(self.sampler, n, seed, self.dim_y)
 
     @property
     def truth_is_known(self) -> bool:
@@ -187,7 +280,13 @@ RECORD_KEYS = (
     "seconds",
     "status",
     "error",
+    "suite",
+    "mibench_version",
 )
+
+#: The statuses of a record: ran, raised (or returned a non-finite number), or not run because
+#: the estimator's quantity is not one the dataset provides.
+STATUSES = ("ok", "failed", "skipped")
 
 
 @dataclass
@@ -195,9 +294,12 @@ class Record:
     """One run of one estimator on one dataset at one sample size and seed.
 
     ``estimate`` and ``truth`` are in nats; ``truth`` is ``math.inf`` for infinite MI and None
-    when unknown; ``estimate`` is None when the run failed. ``extras`` carries the estimator's
-    diagnostics and the truth's standard error; it is kept in saved records but is not one of
-    the :data:`RECORD_KEYS`.
+    when unknown; ``estimate`` is None when the run failed or was skipped (``error`` then says
+    why). ``suite`` names the suite, with its version, that the dataset was run and is scored
+    under (``beyond-normal-v1``, ``network-layers-v1``, ...; None for an unregistered dataset),
+    and ``mibench_version`` the version that produced the record. ``extras`` carries the
+    estimator's diagnostics and the truth's standard error; it is kept in saved records but is
+    not one of the :data:`RECORD_KEYS`.
     """
 
     estimator: str
@@ -210,6 +312,8 @@ class Record:
     seconds: float
     status: str
     error: str | None = None
+    suite: str | None = None
+    mibench_version: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,8 +1,9 @@
 """Leaderboards and the estimator-by-task heatmap, computed from records.
 
 ``mibench report DIR`` calls :func:`write_report` on the records saved in ``DIR``. The numbers
-shown are computed in one place, :func:`aggregate`, which the asv accuracy tracks use too, so a
-leaderboard and the benchmark history always count "solved" the same way.
+shown are computed in one place, :func:`mibench.scoring.score_suites`, which the CLI summary
+and the asv accuracy tracks use too, so a leaderboard, the summary and the benchmark history
+always count "solved" the same way. Each suite has its own table and denominator.
 
 Several seeds of the same (estimator, params, task, n) are first averaged: the cell's estimate is
 the mean of its successful runs' estimates, as in the main figure of Beyond-Normal (Czyz et al.,
@@ -15,18 +16,23 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
-import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mibench.interface import Record
-from mibench.scoring import SOLVED_RATIO, is_scorable, is_solved, log_ratio
+from mibench.scoring import (
+    SOLVED_RATIO,
+    Cell,
+    SuiteScore,
+    aggregate,
+    log_ratio,
+    params_key,
+    score_suites,
+)
 
 __all__ = [
     "AGGREGATION_NOTE",
@@ -55,88 +61,7 @@ HEATMAP_CLIP = math.log(4.0)
 
 
 def _params_key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
-
-
-@dataclass(frozen=True)
-class Cell:
-    """The runs of one (estimator, params, task, n), seeds combined.
-
-    Attributes
-    ----------
-    estimate : float or None
-        Mean estimate in nats over the successful runs; None when every run failed.
-    truth : float or None
-        True MI in nats (``math.inf`` if infinite, None if unknown).
-    runs, failed : int
-        Number of runs (seeds), and how many of them failed.
-    seconds : list of float
-        Time of each successful run.
-    error : str or None
-        The first failed run's error text.
-    """
-
-    estimator: str
-    params: dict[str, Any]
-    dataset: str
-    n: int
-    estimate: float | None
-    truth: float | None
-    runs: int
-    failed: int
-    seconds: tuple[float, ...]
-    error: str | None
-
-    @property
-    def scorable(self) -> bool:
-        return is_scorable(self.truth)
-
-    @property
-    def solved(self) -> bool:
-        """Mean estimate within a factor 1.5 of the truth, and no failed run."""
-        return self.failed == 0 and is_solved(self.estimate, self.truth)
-
-    @property
-    def abs_log_ratio(self) -> float:
-        """|log(estimate / truth)|: inf for a non-positive estimate, nan when not scorable or
-        when every run failed."""
-        if not self.scorable or self.estimate is None:
-            return math.nan
-        if not self.estimate > 0:
-            return math.inf
-        return abs(log_ratio(self.estimate, self.truth))
-
-
-def aggregate(records: Iterable[Record]) -> list[Cell]:
-    """Combine the seeds of each (estimator, params, task, n) into a :class:`Cell`.
-
-    Cells come in the order their first record appears, so a grid run in the registry's order
-    (the Beyond-Normal task order) is reported in that order.
-    """
-    groups: dict[tuple, list[Record]] = {}
-    for record in records:
-        key = (record.estimator, _params_key(record.params), record.dataset, record.n)
-        groups.setdefault(key, []).append(record)
-    cells = []
-    for runs in groups.values():
-        ok = [r for r in runs if r.ok]
-        failed = [r for r in runs if not r.ok]
-        truth = next((r.truth for r in runs if r.truth is not None), None)
-        cells.append(
-            Cell(
-                estimator=runs[0].estimator,
-                params=dict(runs[0].params),
-                dataset=runs[0].dataset,
-                n=runs[0].n,
-                estimate=statistics.fmean(r.estimate for r in ok) if ok else None,
-                truth=truth,
-                runs=len(runs),
-                failed=len(failed),
-                seconds=tuple(r.seconds for r in ok),
-                error=failed[0].error if failed else None,
-            )
-        )
-    return cells
+    return params_key(params)
 
 
 def _varying_params(cells: Sequence[Cell]) -> dict[str, set[str]]:
@@ -157,44 +82,40 @@ def _label(estimator: str, params: dict[str, Any], n: int | None, varying: set[s
     return text if n is None else f"{text}, n={n}"
 
 
-def _ranked_rows(cells: Sequence[Cell]) -> list[tuple[dict[str, Any], list[Cell]]]:
-    """Leaderboard rows, best first, each with the cells it summarises."""
+def _heatmap_rows(cells: Sequence[Cell]) -> list[tuple[str, list[Cell]]]:
+    """One heatmap row per (estimator, params, n), in the order they first appear, each with
+    its label and its cells (seeds combined)."""
     varying = _varying_params(cells)
     several_n = len({cell.n for cell in cells}) > 1
     groups: dict[tuple, list[Cell]] = {}
     for cell in cells:
         groups.setdefault((cell.estimator, _params_key(cell.params), cell.n), []).append(cell)
-    rows = []
-    for (estimator, _, n), group in groups.items():
-        scored = [cell for cell in group if cell.scorable]
-        errors = [cell.abs_log_ratio for cell in scored if cell.estimate is not None]
-        seconds = [s for cell in group for s in cell.seconds]
-        row = {
-            "label": _label(estimator, group[0].params, n if several_n else None,
-                            varying.get(estimator, set())),
-            "estimator": estimator,
-            "params": group[0].params,
-            "n": n,
-            "tasks": len(scored),
-            "solved": sum(cell.solved for cell in scored),
-            "median_abs_log_ratio": float(np.median(errors)) if errors else math.nan,
-            "median_seconds": float(np.median(seconds)) if seconds else math.nan,
-            "runs": sum(cell.runs for cell in group),
-            "failed": sum(cell.failed for cell in group),
-            "seeds": max(cell.runs for cell in group),
-        }
-        rows.append((row, group))
+    return [
+        (_label(estimator, group[0].params, n if several_n else None, varying.get(estimator, set())),
+         group)
+        for (estimator, _, n), group in groups.items()
+    ]
 
-    def rank(item):
-        row = item[0]
-        error = row["median_abs_log_ratio"]
-        return (-row["solved"], math.isnan(error), error, row["label"])
 
-    return sorted(rows, key=rank)
+def _leaderboard_row(score: SuiteScore, label: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "estimator": score.estimator,
+        "params": score.params,
+        "n": score.n,
+        "suite": score.suite,
+        "tasks": score.scored,
+        "solved": score.solved,
+        "median_abs_log_ratio": score.median_abs_log_ratio,
+        "median_seconds": score.median_seconds,
+        "runs": score.runs,
+        "failed": score.failed,
+        "seeds": score.seeds,
+    }
 
 
 def leaderboard(records: Iterable[Record]) -> list[dict[str, Any]]:
-    """One row per (estimator, params, n): tasks solved, median error and time, failures.
+    """One row per (suite, estimator, params, n) on the suites scored by "solved".
 
     Parameters
     ----------
@@ -203,14 +124,69 @@ def leaderboard(records: Iterable[Record]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        Best first (most tasks solved, then smallest median error), each with the keys
-        ``label`` (estimator, the parameters that differ between its rows, n if it varies),
-        ``estimator``, ``params``, ``n``, ``tasks`` (tasks with a finite, positive true MI),
-        ``solved``, ``median_abs_log_ratio`` (nan if no scored task ran), ``median_seconds``
-        (nan if no run succeeded), ``runs``, ``failed`` and ``seeds`` (most runs per task).
-        See :data:`AGGREGATION_NOTE` for the definitions.
+        Grouped by suite (in the order of :data:`mibench.suites.SUITES`), best first within a
+        suite (most tasks solved, then smallest median error), each with the keys ``label``
+        (estimator, the parameters that differ between its rows, n if it varies),
+        ``estimator``, ``params``, ``n``, ``suite``, ``tasks`` (the suite's tasks with a
+        finite, positive true MI that were run), ``solved``, ``median_abs_log_ratio`` (nan if
+        no scored task ran), ``median_seconds`` (nan if no run succeeded), ``runs``, ``failed``
+        and ``seeds`` (most runs per task). See :data:`AGGREGATION_NOTE`.
     """
-    return [row for row, _ in _ranked_rows(aggregate(records))]
+    scores = [s for s in score_suites(records) if s.scoring == "solved" and s.datasets]
+    return _ranked(scores)
+
+
+def _ranked(scores: Sequence[SuiteScore]) -> list[dict[str, Any]]:
+    from mibench.suites import suite_names
+
+    varying: dict[str, dict[str, set[str]]] = {}
+    for score in scores:
+        for name, value in score.params.items():
+            varying.setdefault(score.estimator, {}).setdefault(name, set()).add(repr(value))
+    several_n = len({score.n for score in scores}) > 1
+    rows = [
+        _leaderboard_row(
+            score,
+            _label(score.estimator, score.params, score.n if several_n else None,
+                   {k for k, seen in varying.get(score.estimator, {}).items() if len(seen) > 1}),
+        )
+        for score in scores
+    ]
+    order = {name: i for i, name in enumerate(suite_names())}
+
+    def rank(row):
+        error = row["median_abs_log_ratio"]
+        return (order.get(row["suite"], len(order)), -row["solved"], math.isnan(error), error,
+                row["label"])
+
+    return sorted(rows, key=rank)
+
+
+def other_suite_lines(records: Iterable[Record], unit: str = "nats") -> list[str]:
+    """The scores of the suites not scored by "solved" (independent pairs, network layers),
+    one line each, as the CLI summary prints them."""
+    from mibench.tables import _score_line, _seeds_text
+
+    return [
+        f"{score.suite}: {score.estimator} ({_seeds_text(score)}): {_score_line(score, unit)}"
+        for score in score_suites(records)
+        if score.scoring != "solved" and score.datasets
+    ]
+
+
+def provenance_lines(records: Sequence[Record]) -> list[str]:
+    """Which mibench versions and suites produced the records, for a report's header."""
+    versions = sorted({r.mibench_version or "unknown (before 0.2)" for r in records})
+    suites = sorted({str(r.suite) for r in records if r.suite})
+    seeds = sorted({r.seed for r in records})
+    sizes = sorted({r.n for r in records})
+    return [
+        f"mibench version: {', '.join(versions)}",
+        f"suites: {', '.join(suites) or 'none recorded'}",
+        f"sample sizes n: {', '.join(map(str, sizes))}; seeds: {', '.join(map(str, seeds))}",
+        f"records: {len(records)} ({sum(r.status == 'failed' for r in records)} failed, "
+        f"{sum(r.status == 'skipped' for r in records)} skipped)",
+    ]
 
 
 def _format(value: float, digits: int = 3) -> str:
@@ -259,23 +235,47 @@ def _params_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [f"{row['label']}: {_params_key(row['params'])}" for row in rows]
 
 
-def leaderboard_markdown(rows: Sequence[dict[str, Any]]) -> str:
-    """The leaderboard rows (from :func:`leaderboard`) as a markdown document."""
+def _by_suite(rows: Sequence[dict[str, Any]]) -> dict[str | None, list[dict[str, Any]]]:
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row.get("suite"), []).append(row)
+    return groups
+
+
+def _suite_title(suite: str | None, rows: Sequence[dict[str, Any]]) -> str:
+    tasks = max((row["tasks"] for row in rows), default=0)
+    return f"{suite or 'datasets in no suite'} ({tasks} tasks with a finite, positive true MI)"
+
+
+def leaderboard_markdown(
+    rows: Sequence[dict[str, Any]],
+    header_lines: Sequence[str] = (),
+    other_lines: Sequence[str] = (),
+) -> str:
+    """The leaderboard rows (from :func:`leaderboard`) as a markdown document: one table per
+    suite, then the scores of the other suites (``other_lines``, from
+    :func:`other_suite_lines`); ``header_lines`` (from :func:`provenance_lines`) on top."""
     header = [title for _, title in _COLUMNS]
-    lines = [
-        "# mibench leaderboard",
-        "",
-        AGGREGATION_NOTE,
-        "",
-        "| " + " | ".join(h.replace("|", "\\|") for h in header) + " |",
-        "|" + "|".join("---:" if h != "estimator" else "---" for h in header) + "|",
-    ]
-    lines += [
-        "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-        for cells in _table_cells(rows)
-    ]
+    lines = ["# mibench leaderboard", ""]
+    lines += [f"- {line}" for line in header_lines]
+    lines += ["", AGGREGATION_NOTE]
+    for suite, group in _by_suite(rows).items():
+        lines += [
+            "",
+            f"## {_suite_title(suite, group)}",
+            "",
+            "| " + " | ".join(h.replace("|", "\\|") for h in header) + " |",
+            "|" + "|".join("---:" if h != "estimator" else "---" for h in header) + "|",
+        ]
+        lines += [
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+            for cells in _table_cells(group)
+        ]
+    if other_lines:
+        lines += ["", "## Other suites (not scored by solved)", ""]
+        lines += [f"- {line}" for line in other_lines]
     lines += ["", "Parameters of each row:", ""]
-    lines += [f"- `{line}`" for line in _params_lines(rows)]
+    lines += [f"- `{line}`" for line in dict.fromkeys(_params_lines(rows))]
     return "\n".join(lines) + "\n"
 
 
@@ -291,7 +291,12 @@ img { max-width: 100%; }
 """
 
 
-def leaderboard_html(rows: Sequence[dict[str, Any]], heatmap_png: bytes | None = None) -> str:
+def leaderboard_html(
+    rows: Sequence[dict[str, Any]],
+    heatmap_png: bytes | None = None,
+    header_lines: Sequence[str] = (),
+    other_lines: Sequence[str] = (),
+) -> str:
     """The leaderboard as a standalone HTML page (no external assets).
 
     Parameters
@@ -302,15 +307,28 @@ def leaderboard_html(rows: Sequence[dict[str, Any]], heatmap_png: bytes | None =
         A PNG image, embedded in the page as a data URI.
     """
     header = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
-    body = []
-    for cells in _table_cells(rows):
-        tds = [
-            f'<td>{html.escape(text)}</td>' if key == "label"
-            else f'<td class="num">{html.escape(text)}</td>'
-            for (key, _), text in zip(_COLUMNS, cells)
-        ]
-        body.append("<tr>" + "".join(tds) + "</tr>")
-    params = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in _params_lines(rows))
+    tables = []
+    for suite, group in _by_suite(rows).items():
+        body = []
+        for cells in _table_cells(group):
+            tds = [
+                f'<td>{html.escape(text)}</td>' if key == "label"
+                else f'<td class="num">{html.escape(text)}</td>'
+                for (key, _), text in zip(_COLUMNS, cells)
+            ]
+            body.append("<tr>" + "".join(tds) + "</tr>")
+        tables.append(
+            f"<h2>{html.escape(_suite_title(suite, group))}</h2>\n"
+            f"<table>\n<thead><tr>{header}</tr></thead>\n<tbody>\n"
+            + "\n".join(body) + "\n</tbody>\n</table>\n"
+        )
+    if other_lines:
+        tables.append("<h2>Other suites (not scored by solved)</h2>\n<ul>"
+                      + "".join(f"<li>{html.escape(line)}</li>" for line in other_lines)
+                      + "</ul>\n")
+    provenance = "".join(f"<li>{html.escape(line)}</li>" for line in header_lines)
+    params = "".join(f"<li><code>{html.escape(line)}</code></li>"
+                     for line in dict.fromkeys(_params_lines(rows)))
     figure = ""
     if heatmap_png:
         encoded = base64.b64encode(heatmap_png).decode("ascii")
@@ -324,11 +342,10 @@ def leaderboard_html(rows: Sequence[dict[str, Any]], heatmap_png: bytes | None =
         "<title>mibench leaderboard</title>\n"
         f"<style>{_HTML_STYLE}</style>\n</head>\n<body>\n"
         "<h1>mibench leaderboard</h1>\n"
+        f"<ul>{provenance}</ul>\n"
         f'<p class="note">{html.escape(AGGREGATION_NOTE)}</p>\n'
-        f"<table>\n<thead><tr>{header}</tr></thead>\n<tbody>\n"
-        + "\n".join(body)
-        + "\n</tbody>\n</table>\n"
-        f"<h2>Parameters</h2>\n<ul>{params}</ul>\n"
+        + "".join(tables)
+        + f"<h2>Parameters</h2>\n<ul>{params}</ul>\n"
         + figure
         + "</body>\n</html>\n"
     )
@@ -360,12 +377,12 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    cells = aggregate(records)
+    cells = [cell for cell in aggregate(records) if cell.skipped < cell.runs]
     if not cells:
-        raise ValueError("no records to plot")
+        raise ValueError("no records to plot (every run was skipped)")
     tasks = list(dict.fromkeys(cell.dataset for cell in cells))
     column = {task: j for j, task in enumerate(tasks)}
-    ranked = _ranked_rows(cells)
+    ranked = _heatmap_rows(cells)
     truths = {}
     for cell in cells:
         if cell.truth is not None:
@@ -383,7 +400,7 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
 
     n_rows, n_cols = len(ranked) + 1, len(tasks)
     # Inches: a cell is about 0.45 x 0.3, and the rotated task names need room below.
-    longest_label = max(len(row["label"]) for row, _ in ranked)
+    longest_label = max(len(label) for label, _ in ranked)
     width = 2.0 + 0.07 * longest_label + 0.45 * n_cols
     height = 1.2 + 0.3 * n_rows + 0.065 * max(len(task) for task in tasks)
     figure = Figure(figsize=(width, height), layout="constrained")
@@ -421,7 +438,7 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
 
     axes.axhline(0.5, color="black", linewidth=1.0)
     axes.set_xticks(range(n_cols), tasks, rotation=90, fontsize=7)
-    axes.set_yticks(range(n_rows), ["true MI"] + [row["label"] for row, _ in ranked], fontsize=8)
+    axes.set_yticks(range(n_rows), ["true MI"] + [label for label, _ in ranked], fontsize=8)
     axes.tick_params(length=0)
     axes.set_title("Mean estimate [nats] by task; colour: log(estimate / truth)", fontsize=9)
     colorbar = figure.colorbar(image, ax=axes, extend="both", shrink=0.8, pad=0.01)
@@ -457,9 +474,10 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     rows = leaderboard(records)
+    header, others = provenance_lines(records), other_suite_lines(records)
     heatmap = plot_heatmap(records, output_dir / "heatmap.png")
     markdown = output_dir / "leaderboard.md"
-    markdown.write_text(leaderboard_markdown(rows), encoding="utf-8")
+    markdown.write_text(leaderboard_markdown(rows, header, others), encoding="utf-8")
     page = output_dir / "leaderboard.html"
-    page.write_text(leaderboard_html(rows, heatmap.read_bytes()), encoding="utf-8")
+    page.write_text(leaderboard_html(rows, heatmap.read_bytes(), header, others), encoding="utf-8")
     return {"leaderboard": markdown, "html": page, "heatmap": heatmap}

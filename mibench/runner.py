@@ -17,12 +17,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from mibench._version import __version__
 from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
-from mibench.estimators import get_estimator
-from mibench.interface import Dataset, Estimator, Record
+from mibench.estimators import get_estimator, get_estimator_class
+from mibench.interface import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
+from mibench.suites import get_suite, suite_of
 from mibench.validation import check_integer
 
-__all__ = ["run", "run_one", "default_suite"]
+__all__ = ["default_suite", "draw", "prepare", "resolve_params", "run", "run_one"]
 
 
 def default_suite() -> list[str]:
@@ -36,6 +38,7 @@ class _Job:
     dataset: str | Dataset
     n: int
     seed: int
+    suite: str | None = None
 
 
 def _error_text(error: BaseException) -> str:
@@ -46,8 +49,72 @@ def _error_text(error: BaseException) -> str:
     return text
 
 
-def run_one(estimator: Estimator, dataset: str | Dataset, n: int, seed: int) -> Record:
-    """Run one estimator on one dataset at one sample size and seed; never raises."""
+def prepare(estimator: Estimator, dataset: Dataset) -> tuple[Estimator | None, str | None]:
+    """Pair an estimator with a dataset: (the estimator configured for it, None), or
+    (None, why it is not run there).
+
+    An estimator runs only on a dataset that provides the quantity it estimates. An estimator
+    of :data:`~mibench.interface.NOISY_CHANNEL` is configured for the dataset's channel (its
+    noise scale, and whether x is a label), so it estimates the MI of that noisy layer.
+    """
+    quantity = estimator.quantity
+    if quantity not in QUANTITIES:
+        return None, f"estimator {estimator.name!r} declares an unknown quantity {quantity!r}"
+    if quantity not in dataset.quantities:
+        provided = " and ".join(sorted(dataset.quantities))
+        return None, (
+            f"{estimator.name} estimates {quantity}; {dataset.name} provides {provided} only"
+        )
+    if quantity == NOISY_CHANNEL:
+        return estimator.for_channel(dataset.channel), None
+    return estimator, None
+
+
+def draw(dataset: Dataset, n: int, seed: int, quantity: str):
+    """The sample an estimator of ``quantity`` reads from ``dataset`` at (n, seed)."""
+    return dataset.sample_for(quantity, n, seed)
+
+
+def _record(estimator, dataset_name, n, seed, suite, **fields) -> Record:
+    return Record(
+        estimator=estimator.name,
+        params=estimator.get_params(),
+        dataset=dataset_name,
+        n=n,
+        seed=seed,
+        suite=suite,
+        mibench_version=__version__,
+        **fields,
+    )
+
+
+def run_one(
+    estimator: Estimator,
+    dataset: str | Dataset,
+    n: int,
+    seed: int,
+    sample: tuple | None = None,
+    suite: str | None = None,
+) -> Record:
+    """Run one estimator on one dataset at one sample size and seed; never raises.
+
+    Parameters
+    ----------
+    estimator : Estimator
+    dataset : name or Dataset
+    n, seed : int
+    sample : (x, y), optional
+        The sample already drawn for this estimator's quantity (:func:`draw`), to share one
+        draw between estimators; drawn here when None.
+    suite : str, optional
+        The suite the run is scored under; default the first suite that holds the dataset.
+
+    Returns
+    -------
+    Record
+        Status ``ok``, ``failed`` (with the error) or ``skipped`` (with the reason: the
+        estimator's quantity is not one the dataset provides).
+    """
     dataset_name = dataset if isinstance(dataset, str) else dataset.name
     truth: float | None = None
     extras: dict[str, Any] = {}
@@ -55,48 +122,32 @@ def run_one(estimator: Estimator, dataset: str | Dataset, n: int, seed: int) -> 
     try:
         if isinstance(dataset, str):
             dataset = get_dataset(dataset)
+        suite = suite_of(dataset_name, suite)
+        configured, reason = prepare(estimator, dataset)
+        if configured is None:
+            return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=None,
+                           seconds=0.0, status="skipped", error=reason)
+        estimator = configured
         if dataset.truth_is_known:
             truth = dataset.mutual_information
             if dataset.mutual_information_stderr > 0:
                 extras["truth_stderr"] = dataset.mutual_information_stderr
-        x, y = dataset.sample(n, seed)
+        x, y = sample if sample is not None else draw(dataset, n, seed, estimator.quantity)
         start = time.perf_counter()
         result = estimator.estimate_with_extras(x, y)
         seconds = time.perf_counter() - start
         if not math.isfinite(result.value):
             raise FloatingPointError(f"the estimator returned {result.value}")
     except Exception as error:
-        return Record(
-            estimator=estimator.name,
-            params=estimator.get_params(),
-            dataset=dataset_name,
-            n=n,
-            seed=seed,
-            estimate=None,
-            truth=truth,
-            seconds=seconds,
-            status="failed",
-            error=_error_text(error),
-            extras=extras,
-        )
+        return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=truth,
+                       seconds=seconds, status="failed", error=_error_text(error), extras=extras)
     extras.update(result.extras)
-    return Record(
-        estimator=estimator.name,
-        params=estimator.get_params(),
-        dataset=dataset_name,
-        n=n,
-        seed=seed,
-        estimate=result.value,
-        truth=truth,
-        seconds=seconds,
-        status="ok",
-        error=None,
-        extras=extras,
-    )
+    return _record(estimator, dataset_name, n, seed, suite, estimate=result.value, truth=truth,
+                   seconds=seconds, status="ok", error=None, extras=extras)
 
 
 def _run_job(job: _Job) -> Record:
-    return run_one(job.estimator, job.dataset, job.n, job.seed)
+    return run_one(job.estimator, job.dataset, job.n, job.seed, suite=job.suite)
 
 
 def _as_list(value, kind) -> list:
@@ -108,15 +159,77 @@ def _as_list(value, kind) -> list:
     return values
 
 
-def _resolve_estimators(estimators, params) -> list[Estimator]:
-    resolved = []
-    for estimator in _as_list(estimators, "estimators"):
-        if isinstance(estimator, Estimator):
-            if params:
-                raise ValueError("params apply to estimators given by name, not to instances")
-            resolved.append(estimator)
+def resolve_params(names: Sequence[str], params: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Split ``params`` into the parameters of each named estimator.
+
+    Three forms, which may be mixed (a specific one wins over a bare one):
+
+    - ``{"ksg": {"k": 5}}``: parameters of one estimator;
+    - ``{"ksg.k": 5}``: the same, as ``--param ksg.k=5`` writes it;
+    - ``{"k": 5}``: a bare parameter, for every named estimator that takes ``k``; an error only
+      if none of them does.
+
+    Returns
+    -------
+    dict
+        Estimator name to its parameters (every name in ``names`` is a key).
+    """
+    names = list(dict.fromkeys(names))
+    resolved: dict[str, dict[str, Any]] = {name: {} for name in names}
+    specific: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for key, value in (params or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"parameter names are non-empty strings, got {key!r}")
+        if isinstance(value, dict) and key in get_estimator_names():
+            target, values = key, value
+        elif "." in key:
+            target, _, name = key.partition(".")
+            values = {name: value}
         else:
-            resolved.append(get_estimator(estimator, **(params or {})))
+            takers = [n for n in names if key in get_estimator_class(n).parameter_names()]
+            if not takers:
+                valid = "; ".join(
+                    f"{n}: {', '.join(get_estimator_class(n).parameter_names()) or 'none'}"
+                    for n in names
+                )
+                raise ValueError(
+                    f"parameter {key!r} is taken by none of the estimators "
+                    f"{', '.join(names)}. Their parameters: {valid}"
+                )
+            for name in takers:
+                resolved[name][key] = value
+            continue
+        if target not in resolved:
+            raise ValueError(
+                f"parameters given for estimator {target!r}, which is not among the estimators "
+                f"run ({', '.join(names) or 'none by name'})"
+            )
+        specific[target].update(values)
+    for name in names:
+        resolved[name].update(specific[name])
+    return resolved
+
+
+def get_estimator_names() -> list[str]:
+    from mibench.estimators import list_estimators
+
+    return list_estimators()
+
+
+def _resolve_estimators(estimators, params) -> list[Estimator]:
+    given = _as_list(estimators, "estimators")
+    names = [e for e in given if isinstance(e, str)]
+    if params and not names:
+        raise ValueError("params apply to estimators given by name, not to instances")
+    per_estimator = resolve_params(names, params)
+    resolved = []
+    for estimator in given:
+        if isinstance(estimator, Estimator):
+            resolved.append(estimator)
+        elif isinstance(estimator, str):
+            resolved.append(get_estimator(estimator, **per_estimator[estimator]))
+        else:
+            raise ValueError(f"estimators must be names or Estimator objects, got {estimator!r}")
     return resolved
 
 
@@ -140,6 +253,7 @@ def run(
     seeds: int | Sequence[int] = (0,),
     params: dict[str, Any] | None = None,
     *,
+    suite: str | None = None,
     workers: int = 1,
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
@@ -149,14 +263,20 @@ def run(
     Parameters
     ----------
     estimators : name, Estimator, or a list of them
-    datasets : name, Dataset, or a list of them; default the built-in suite
-        (``mibench list datasets`` shows it).
+    datasets : name, Dataset, or a list of them; default the datasets of ``suite``, or the
+        built-in default suite (``mibench list datasets --tag default`` shows it).
     n : int or list of int, default 5000
         Sample sizes.
     seeds : int or list of int, default (0,)
         Seeds of the samples drawn from each dataset.
     params : dict, optional
-        Parameters for the estimators given by name, e.g. ``{"k": 5}``.
+        Parameters of the estimators given by name: ``{"ksg": {"k": 5}}`` (or ``{"ksg.k": 5}``)
+        for one estimator, ``{"k": 5}`` for every named estimator that takes ``k``
+        (:func:`resolve_params`).
+    suite : str, optional
+        A suite name (:data:`mibench.suites.SUITES`, e.g. ``"beyond-normal-v2"``): run its
+        datasets when none are given, and score the runs under it. By default each dataset's
+        runs are scored under the first suite that holds it.
     workers : int, default 1
         Processes running the grid in parallel; 1 runs it in this process.
     progress : bool, default False
@@ -167,15 +287,20 @@ def run(
     Returns
     -------
     list of Record
-        In grid order: dataset, then n, then seed, then estimator.
+        In grid order: dataset, then n, then seed, then estimator. An estimator whose
+        quantity a dataset does not provide gets a ``skipped`` record there, with the reason.
     """
     estimator_list = _resolve_estimators(estimators, params)
+    if suite is not None:
+        chosen = get_suite(suite)
+        if datasets is None:
+            datasets = chosen.datasets()
     dataset_list = _resolve_datasets(datasets)
     sizes = [check_integer(size, "n", minimum=1) for size in _as_list(n, "sample sizes")]
     seed_list = [check_integer(seed, "seed", minimum=0) for seed in _as_list(seeds, "seeds")]
     workers = check_integer(workers, "workers", minimum=1)
     jobs = [
-        _Job(estimator, dataset, size, seed)
+        _Job(estimator, dataset, size, seed, suite)
         for dataset in dataset_list
         for size in sizes
         for seed in seed_list
@@ -221,16 +346,9 @@ def _run_in_processes(jobs: list[_Job], workers: int, finish: Callable[[Record],
                 record = future.result()
             except BrokenProcessPool as error:
                 # A worker died (out of memory, a crash in compiled code): record it, go on.
-                record = Record(
-                    estimator=job.estimator.name,
-                    params=job.estimator.get_params(),
-                    dataset=str(job.dataset),
-                    n=job.n,
-                    seed=job.seed,
-                    estimate=None,
-                    truth=None,
-                    seconds=0.0,
-                    status="failed",
+                record = _record(
+                    job.estimator, str(job.dataset), job.n, job.seed, job.suite,
+                    estimate=None, truth=None, seconds=0.0, status="failed",
                     error=f"the worker process died: {error}",
                 )
             finish(record)

@@ -1,14 +1,34 @@
-"""How an estimate is scored against the truth: the Beyond-Normal criterion and its relatives.
+"""How estimates are scored against the truth: the Beyond-Normal criterion, seeds combined,
+and one score per suite.
 
-All inputs in nats. These small functions are shared by the CLI summary, the reports and the
-asv accuracy tracks, so every place counts "solved" the same way.
+All inputs in nats. :func:`score_suites` is the one scoring function: the CLI summary, the
+reports and the asv accuracy tracks all call it, so every place counts "solved" the same way.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["SOLVED_RATIO", "NATS_PER_BIT", "is_scorable", "is_solved", "log_ratio", "to_unit"]
+__all__ = [
+    "NATS_PER_BIT",
+    "SOLVED_RATIO",
+    "Cell",
+    "SuiteScore",
+    "aggregate",
+    "is_scorable",
+    "is_solved",
+    "log_ratio",
+    "params_key",
+    "record_suite",
+    "score_suites",
+    "suite_scoring",
+    "to_unit",
+]
 
 #: Beyond-Normal's criterion: an estimate solves a task when it is within a factor 1.5 of the
 #: truth, |log(estimate / truth)| < log 1.5.
@@ -45,3 +65,303 @@ def to_unit(value_in_nats: float | None, unit: str) -> float | None:
     if value_in_nats is None or unit == "nats":
         return value_in_nats
     return value_in_nats / NATS_PER_BIT
+
+
+# --- Seeds combined, and one score per suite ---------------------------------------------
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """A canonical text of an estimator's parameters, to group records by configuration."""
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The runs of one (estimator, params, dataset, n), seeds combined.
+
+    Attributes
+    ----------
+    estimate : float or None
+        Mean estimate in nats over the successful runs; None when none succeeded.
+    truth : float or None
+        True MI in nats (``math.inf`` if infinite, None if unknown).
+    runs, failed, skipped : int
+        Number of runs (seeds), how many failed, and how many were skipped (the estimator's
+        quantity is not one the dataset provides).
+    seconds : tuple of float
+        Time of each successful run.
+    error : str or None
+        The first failed (or skipped) run's error text.
+    suite : str or None
+        The suite the runs are scored under.
+    """
+
+    estimator: str
+    params: dict[str, Any]
+    dataset: str
+    n: int
+    estimate: float | None
+    truth: float | None
+    runs: int
+    failed: int
+    seconds: tuple[float, ...]
+    error: str | None
+    suite: str | None = None
+    skipped: int = 0
+
+    @property
+    def scorable(self) -> bool:
+        """The Beyond-Normal criterion applies: finite, positive truth, and the cell ran."""
+        return is_scorable(self.truth) and self.skipped < self.runs
+
+    @property
+    def solved(self) -> bool:
+        """THE definition of solved: the seed-averaged estimate within a factor 1.5 of the
+        truth, and no failed run (a failure is never rewarded)."""
+        return self.scorable and self.failed == 0 and is_solved(self.estimate, self.truth)
+
+    @property
+    def abs_log_ratio(self) -> float:
+        """|log(estimate / truth)|: inf for a non-positive estimate, nan when not scorable or
+        when every run failed."""
+        if not self.scorable or self.estimate is None:
+            return math.nan
+        if not self.estimate > 0:
+            return math.inf
+        return abs(log_ratio(self.estimate, self.truth))
+
+
+def record_suite(record) -> str | None:
+    """The suite a record is scored under: the one it names, else the first that holds its
+    dataset (records written before suites were recorded)."""
+    if record.suite:
+        return record.suite
+    from mibench.suites import suite_of
+
+    return suite_of(record.dataset)
+
+
+def aggregate(records: Iterable) -> list[Cell]:
+    """Combine the seeds of each (estimator, params, suite, dataset, n) into a :class:`Cell`.
+
+    Cells come in the order their first record appears, so a grid run in the registry's order
+    (the Beyond-Normal task order) is reported in that order.
+    """
+    groups: dict[tuple, list] = {}
+    suites: dict[tuple, str | None] = {}
+    for record in records:
+        suite = record_suite(record)
+        key = (record.estimator, params_key(record.params), suite, record.dataset, record.n)
+        groups.setdefault(key, []).append(record)
+        suites[key] = suite
+    cells = []
+    for key, runs in groups.items():
+        ok = [r for r in runs if r.status == "ok"]
+        failed = [r for r in runs if r.status == "failed"]
+        skipped = [r for r in runs if r.status == "skipped"]
+        truth = next((r.truth for r in runs if r.truth is not None), None)
+        cells.append(
+            Cell(
+                estimator=runs[0].estimator,
+                params=dict(runs[0].params),
+                dataset=runs[0].dataset,
+                n=runs[0].n,
+                estimate=statistics.fmean(r.estimate for r in ok) if ok else None,
+                truth=truth,
+                runs=len(runs),
+                failed=len(failed),
+                seconds=tuple(r.seconds for r in ok),
+                error=(failed or skipped)[0].error if (failed or skipped) else None,
+                suite=suites[key],
+                skipped=len(skipped),
+            )
+        )
+    return cells
+
+
+@dataclass(frozen=True)
+class SuiteScore:
+    """One estimator configuration at one n on one suite, seeds combined. MI in nats.
+
+    Attributes
+    ----------
+    estimator, params, n, suite
+        What was scored; ``suite`` is None for datasets in no suite.
+    scoring : {"solved", "bias", "layers"}
+        How the suite is scored (:data:`mibench.suites.SCORINGS`).
+    datasets : int
+        The denominator: datasets of the suite that were run (not skipped).
+    seeds : int
+        The most runs (seeds) of any dataset.
+    runs, failed, skipped : int
+    solved : int
+        "solved" suites: datasets solved (:attr:`Cell.solved`), of ``scored`` datasets with a
+        finite, positive truth.
+    scored : int
+    median_abs_log_ratio : float
+        "solved" suites: over the scored datasets with a successful run (nan if none).
+    mean_estimate, largest_abs_estimate : float
+        "bias" suites (truth 0): the mean and the largest |mean estimate| (nan if none ran).
+    noisy, noisy_mean_abs_error, noisy_largest_abs_error : int, float, float
+        "layers" suites: noisy (stochastic) layers, whose MI is finite and estimable, and the
+        mean and largest |mean estimate - truth| over them.
+    finite_truth, mean_abs_error, largest_abs_error : int, float, float
+        "layers" suites: deterministic layers with a finite truth (H(L) over a finite input
+        set, or I(Y; L)), and the mean and largest |mean estimate - truth| over them.
+    infinite_truth : int
+        "layers" suites: datasets whose true MI is infinite.
+    infinite_estimates : tuple of float
+        Their mean estimates (finite numbers that describe the estimator).
+    growth_per_decade : float
+        "layers" suites: the mean, over the infinite-truth datasets, of the slope of the
+        estimate against log10 n across every n this configuration ran (nan for one n).
+    median_seconds : float
+    """
+
+    estimator: str
+    params: dict[str, Any]
+    n: int
+    suite: str | None
+    scoring: str
+    datasets: int
+    seeds: int
+    runs: int
+    failed: int
+    skipped: int
+    solved: int = 0
+    scored: int = 0
+    median_abs_log_ratio: float = math.nan
+    mean_estimate: float = math.nan
+    largest_abs_estimate: float = math.nan
+    noisy: int = 0
+    noisy_mean_abs_error: float = math.nan
+    noisy_largest_abs_error: float = math.nan
+    finite_truth: int = 0
+    mean_abs_error: float = math.nan
+    largest_abs_error: float = math.nan
+    infinite_truth: int = 0
+    infinite_estimates: tuple[float, ...] = ()
+    growth_per_decade: float = math.nan
+    median_seconds: float = math.nan
+
+
+def suite_scoring(suite: str | None) -> str:
+    if suite is None:
+        return "solved"
+    from mibench.suites import get_suite
+
+    try:
+        return get_suite(suite).scoring
+    except ValueError:  # a suite of another version of mibench, read from saved records
+        return "solved"
+
+
+def _growth_per_decade(cells: Sequence[Cell]) -> float:
+    """Mean over datasets of the least-squares slope of the estimate against log10 n."""
+    by_dataset: dict[str, list[Cell]] = {}
+    for cell in cells:
+        if cell.estimate is not None:
+            by_dataset.setdefault(cell.dataset, []).append(cell)
+    slopes = []
+    for group in by_dataset.values():
+        if len({cell.n for cell in group}) < 2:
+            continue
+        log_n = [math.log10(cell.n) for cell in group]
+        estimates = [cell.estimate for cell in group]
+        slopes.append(statistics.linear_regression(log_n, estimates).slope)
+    return statistics.fmean(slopes) if slopes else math.nan
+
+
+def score_suites(records: Iterable) -> list[SuiteScore]:
+    """Score every (estimator, params, n) on every suite it ran on: THE one scoring function.
+
+    The CLI summary, ``mibench report`` and the asv accuracy tracks all call it, so the same
+    records give the same numbers everywhere. Seeds are averaged first (:func:`aggregate`),
+    then each suite is scored its own way (:mod:`mibench.suites`); no score mixes suites.
+
+    Returns
+    -------
+    list of SuiteScore
+        In the order the (estimator, params) configurations first appear, then by suite in
+        the order of :data:`mibench.suites.SUITES` (unregistered datasets last), then by n.
+    """
+    from mibench.suites import suite_names
+
+    cells = aggregate(records)
+    order = {name: i for i, name in enumerate(suite_names())}
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.estimator, params_key(cell.params), cell.suite, cell.n), []).append(cell)
+    configurations = list(dict.fromkeys((cell.estimator, params_key(cell.params)) for cell in cells))
+    rank = {configuration: i for i, configuration in enumerate(configurations)}
+
+    scores = []
+    for (estimator, key, suite, n), group in groups.items():
+        ran = [cell for cell in group if cell.skipped < cell.runs]
+        seconds = [s for cell in ran for s in cell.seconds]
+        common = dict(
+            estimator=estimator,
+            params=dict(group[0].params),
+            n=n,
+            suite=suite,
+            scoring=suite_scoring(suite),
+            datasets=len(ran),
+            seeds=max(cell.runs for cell in group),
+            runs=sum(cell.runs for cell in group),
+            failed=sum(cell.failed for cell in group),
+            skipped=sum(cell.skipped for cell in group),
+            median_seconds=statistics.median(seconds) if seconds else math.nan,
+        )
+        extra: dict[str, Any] = {}
+        if common["scoring"] == "solved":
+            scored = [cell for cell in ran if cell.scorable]
+            errors = [cell.abs_log_ratio for cell in scored if cell.estimate is not None]
+            extra = dict(
+                solved=sum(cell.solved for cell in scored),
+                scored=len(scored),
+                median_abs_log_ratio=statistics.median(errors) if errors else math.nan,
+            )
+        elif common["scoring"] == "bias":
+            estimates = [cell.estimate for cell in ran if cell.estimate is not None]
+            if estimates:
+                extra = dict(
+                    mean_estimate=statistics.fmean(estimates),
+                    largest_abs_estimate=max(abs(e) for e in estimates),
+                )
+        else:
+            from mibench.datasets import dataset_tags
+
+            def is_noisy(cell):
+                try:
+                    return "stochastic" in dataset_tags(cell.dataset)
+                except ValueError:  # not registered in this version
+                    return False
+
+            def abs_errors(group):
+                return [abs(c.estimate - c.truth) for c in group if c.estimate is not None]
+
+            noisy = [c for c in ran if is_noisy(c) and c.truth is not None and math.isfinite(c.truth)]
+            noisy_errors = abs_errors(noisy)
+            finite = [c for c in ran if not is_noisy(c) and c.truth is not None
+                      and math.isfinite(c.truth)]
+            errors = abs_errors(finite)
+            infinite = [c for c in ran if c.truth is not None and math.isinf(c.truth)]
+            same_configuration = [
+                c for (e, k, s, _), g in groups.items() if (e, k, s) == (estimator, key, suite)
+                for c in g if c.truth is not None and math.isinf(c.truth)
+            ]
+            extra = dict(
+                noisy=len(noisy),
+                noisy_mean_abs_error=statistics.fmean(noisy_errors) if noisy_errors else math.nan,
+                noisy_largest_abs_error=max(noisy_errors) if noisy_errors else math.nan,
+                finite_truth=len(finite),
+                mean_abs_error=statistics.fmean(errors) if errors else math.nan,
+                largest_abs_error=max(errors) if errors else math.nan,
+                infinite_truth=len(infinite),
+                infinite_estimates=tuple(c.estimate for c in infinite if c.estimate is not None),
+                growth_per_decade=_growth_per_decade(same_configuration),
+            )
+        scores.append(SuiteScore(**common, **extra))
+    scores.sort(key=lambda s: (rank[(s.estimator, params_key(s.params))],
+                               order.get(s.suite, len(order)), s.n))
+    return scores

@@ -9,13 +9,21 @@ import csv
 import io
 import json
 import math
-import statistics
 from collections.abc import Sequence
-from itertools import groupby
 
 from mibench.interface import RECORD_KEYS, Record
 from mibench.records_io import json_safe
-from mibench.scoring import SOLVED_RATIO, is_scorable, is_solved, to_unit
+from mibench.scoring import (
+    SOLVED_RATIO,
+    SuiteScore,
+    is_scorable,
+    is_solved,
+    params_key,
+    record_suite,
+    score_suites,
+    suite_scoring,
+    to_unit,
+)
 
 __all__ = ["format_number", "records_table", "records_summary", "records_json", "records_csv"]
 
@@ -65,10 +73,11 @@ def _error_cell(record: Record, unit: str) -> str:
     return format_number(to_unit(record.estimate - record.truth, unit))
 
 
-def _solved_cell(record: Record) -> str:
+def _within_cell(record: Record) -> str:
+    """This run against the factor-1.5 band, on suites scored by "solved" only."""
     if not record.ok:
         return "FAILED"
-    if not is_scorable(record.truth):
+    if suite_scoring(record_suite(record)) != "solved" or not is_scorable(record.truth):
         return ""
     return "yes" if is_solved(record.estimate, record.truth) else "no"
 
@@ -81,46 +90,57 @@ def _truth_cell(record: Record, unit: str) -> str:
     return text
 
 
-def records_table(records: Sequence[Record], unit: str = "nats") -> str:
-    """A fixed-width table: dataset, n, seed, truth, estimate, error, solved, seconds.
+def _first_line(text: str | None) -> str:
+    return text.splitlines()[0] if text else ""
 
-    The estimator and its non-default columns (n, seed) appear only when they vary.
+
+def records_table(records: Sequence[Record], unit: str = "nats") -> str:
+    """A fixed-width table per suite: dataset, n, seed, truth, estimate, error, a per-run
+    "within 1.5x" column (suites scored by "solved"), seconds.
+
+    The estimator and its non-default columns (n, seed) appear only when they vary. Skipped
+    runs (an estimator of another quantity than the dataset provides) are not rows: a line
+    under the table counts them, with the reason.
     """
-    show_estimator = len({(r.estimator, json.dumps(r.params, sort_keys=True, default=str))
-                          for r in records}) > 1
-    show_n = len({r.n for r in records}) > 1
-    show_seed = len({r.seed for r in records}) > 1
+    shown = [r for r in records if r.status != "skipped"]
+    show_estimator = len({(r.estimator, params_key(r.params)) for r in shown}) > 1
+    show_n = len({r.n for r in shown}) > 1
+    show_seed = len({r.seed for r in shown}) > 1
     header = (
         (["estimator"] if show_estimator else [])
         + ["dataset"]
         + (["n"] if show_n else [])
         + (["seed"] if show_seed else [])
-        + [f"truth [{unit}]", f"estimate [{unit}]", "error", "solved", "seconds"]
+        + [f"truth [{unit}]", f"estimate [{unit}]", "error", "within 1.5x", "seconds"]
     )
-    rows = []
+    by_suite: dict[str | None, list[Record]] = {}
+    for record in shown:
+        by_suite.setdefault(record_suite(record), []).append(record)
+    rows: list[list[str] | str] = []
     failures = []
-    for record in records:
-        estimate = (
-            format_number(to_unit(record.estimate, unit)) if record.ok else "failed"
-        )
-        rows.append(
-            ([record.estimator] if show_estimator else [])
-            + [record.dataset]
-            + ([str(record.n)] if show_n else [])
-            + ([str(record.seed)] if show_seed else [])
-            + [
-                _truth_cell(record, unit),
-                estimate,
-                _error_cell(record, unit),
-                _solved_cell(record),
-                f"{record.seconds:.2f}",
-            ]
-        )
-        if not record.ok:
-            first_line = (record.error or "").splitlines()[0] if record.error else ""
-            failures.append(f"  {record.estimator} on {record.dataset} (n={record.n}, "
-                            f"seed={record.seed}): {first_line}")
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for suite, group in by_suite.items():
+        if len(by_suite) > 1:
+            rows.append(f"[{suite or 'datasets in no suite'}]")
+        for record in group:
+            estimate = format_number(to_unit(record.estimate, unit)) if record.ok else "failed"
+            rows.append(
+                ([record.estimator] if show_estimator else [])
+                + [record.dataset]
+                + ([str(record.n)] if show_n else [])
+                + ([str(record.seed)] if show_seed else [])
+                + [
+                    _truth_cell(record, unit),
+                    estimate,
+                    _error_cell(record, unit),
+                    _within_cell(record),
+                    f"{record.seconds:.2f}",
+                ]
+            )
+            if not record.ok:
+                failures.append(f"  {record.estimator} on {record.dataset} (n={record.n}, "
+                                f"seed={record.seed}): {_first_line(record.error)}")
+    cells = [row for row in rows if not isinstance(row, str)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *cells)]
     numeric = {i for i, name in enumerate(header) if name not in ("estimator", "dataset")}
 
     def line(cells):
@@ -129,55 +149,109 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
             for i, (cell, width) in enumerate(zip(cells, widths))
         ).rstrip()
 
-    lines = [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
-    if records:
+    lines = [line(header), line(["-" * w for w in widths])]
+    lines += [row if isinstance(row, str) else line(row) for row in rows]
+    if shown:
         caption = []
         if not show_estimator:
-            params = ", ".join(f"{k}={v!r}" for k, v in records[0].params.items())
-            caption.append(f"{records[0].estimator}({params})")
+            params = ", ".join(f"{k}={v!r}" for k, v in shown[0].params.items())
+            caption.append(f"{shown[0].estimator}({params})")
         if not show_n:
-            caption.append(f"n = {records[0].n}")
+            caption.append(f"n = {shown[0].n}")
         if not show_seed:
-            caption.append(f"sample seed = {records[0].seed}")
+            caption.append(f"sample seed = {shown[0].seed}")
         if caption:
             lines.insert(0, ", ".join(caption))
     if failures:
         lines += ["", "Failed runs:"] + failures
+    skipped: dict[tuple[str, str], int] = {}
+    for record in records:
+        if record.status == "skipped":
+            reason = _first_line(record.error).split("; ")[0]
+            skipped[(record.estimator, reason)] = skipped.get((record.estimator, reason), 0) + 1
+    if skipped:
+        lines += ["", "Not run (the dataset does not provide what the estimator estimates):"]
+        lines += [f"  {estimator}: {count} runs ({reason})"
+                  for (estimator, reason), count in skipped.items()]
     return "\n".join(lines)
 
 
-def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
-    """One paragraph per estimator: tasks solved, bias on MI-0 tasks, failures, total time."""
-    def key(record):
-        return (record.estimator, json.dumps(record.params, sort_keys=True, default=str))
+def _seeds_text(score: SuiteScore) -> str:
+    return f"n={score.n}, {score.seeds} seed{'s' if score.seeds != 1 else ''}"
 
+
+def _score_line(score: SuiteScore, unit: str) -> str:
+    def value(nats: float) -> str:
+        return f"{format_number(to_unit(nats, unit))} {unit}"
+
+    if score.scoring == "solved":
+        text = (f"solved {score.solved} of {score.scored} tasks"
+                + (f" (median |log(estimate/truth)| {score.median_abs_log_ratio:.3f})"
+                   if not math.isnan(score.median_abs_log_ratio) else ""))
+    elif score.scoring == "bias":
+        text = f"{score.datasets} pairs with true MI 0"
+        if not math.isnan(score.mean_estimate):
+            text += (f": mean estimate {value(score.mean_estimate)}, largest |estimate| "
+                     f"{value(score.largest_abs_estimate)}")
+    else:
+        def errors(count, what, mean, largest):
+            if math.isnan(mean):
+                return f"{count} {what}, none estimated"
+            return f"{count} {what}: mean |error| {value(mean)}, largest {value(largest)}"
+
+        parts = []
+        if score.noisy:
+            parts.append(errors(score.noisy, "noisy", score.noisy_mean_abs_error,
+                                score.noisy_largest_abs_error))
+        if score.finite_truth:
+            parts.append(errors(score.finite_truth, "deterministic with a finite truth",
+                                score.mean_abs_error, score.largest_abs_error))
+        if score.infinite_truth:
+            estimates = score.infinite_estimates
+            text = f"{score.infinite_truth} deterministic with an infinite truth"
+            if estimates:
+                text += (f": estimates {format_number(to_unit(min(estimates), unit))} to "
+                         f"{value(max(estimates))}" if len(estimates) > 1
+                         else f": estimate {value(estimates[0])}")
+            if not math.isnan(score.growth_per_decade):
+                text += (f", growing {format_number(to_unit(score.growth_per_decade, unit), 2)} "
+                         f"{unit} per decade of n")
+            parts.append(text)
+        text = f"{score.datasets} layer{'s' if score.datasets != 1 else ''}; " + "; ".join(parts)
+    return text
+
+
+def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
+    """Per estimator configuration, one line per suite and n with that suite's own score and
+    denominator (:func:`mibench.scoring.score_suites`), then runs, failures, skips and time."""
+    scores = score_suites(records)
     paragraphs = []
-    for (name, _), group in groupby(sorted(records, key=key), key=key):
-        group = list(group)
-        scorable = [r for r in group if is_scorable(r.truth)]
-        solved = sum(is_solved(r.estimate, r.truth) for r in scorable)
-        zero_truth = [r for r in group if r.ok and r.truth == 0]
-        failed = sum(not r.ok for r in group)
+    configurations = list(dict.fromkeys((s.estimator, params_key(s.params)) for s in scores))
+    any_layers = any(s.scoring == "layers" and s.infinite_truth for s in scores)
+    for estimator, key in configurations:
+        own = [s for s in scores if (s.estimator, params_key(s.params)) == (estimator, key)
+               and s.datasets]
+        group = [r for r in records if (r.estimator, params_key(r.params)) == (estimator, key)]
+        width = max((len(s.suite or "no suite") for s in own), default=0)
+        lines = [f"{estimator}:"]
+        lines += [f"  {(s.suite or 'no suite').ljust(width)}  {_seeds_text(s)}: {_score_line(s, unit)}"
+                  for s in own]
+        failed = sum(r.status == "failed" for r in group)
+        skipped = sum(r.status == "skipped" for r in group)
         seconds = sum(r.seconds for r in group)
-        lines = [
-            f"{name}: solved {solved} of {len(scorable)} tasks with finite, positive true MI "
-            f"(|log(estimate/truth)| < log {SOLVED_RATIO:g})"
-        ]
-        if zero_truth:
-            bias = statistics.fmean(r.estimate for r in zero_truth)
-            worst = max(abs(r.estimate) for r in zero_truth)
-            lines.append(
-                f"  independent pairs (true MI 0): mean estimate {format_number(to_unit(bias, unit))}"
-                f" {unit}, largest |estimate| {format_number(to_unit(worst, unit))} {unit}"
-            )
-        infinite = [r for r in group if r.ok and r.truth is not None and math.isinf(r.truth)]
-        if infinite:
-            lines.append(
-                f"  {len(infinite)} runs where the true MI is infinite: any finite estimate "
-                "reflects the estimator, not the data"
-            )
         lines.append(
-            f"  {len(group)} runs, {failed} failed, {seconds:.1f} s spent estimating"
+            f"  {len(group)} runs, {failed} failed"
+            + (f", {skipped} skipped (not its quantity)" if skipped else "")
+            + f", {seconds:.1f} s spent estimating"
         )
         paragraphs.append("\n".join(lines))
-    return "\n".join(paragraphs)
+    notes = []
+    if any(s.scoring == "solved" for s in scores):
+        notes.append(
+        f"solved: the estimate averaged over seeds within a factor {SOLVED_RATIO:g} of the true "
+        "MI and no failed run (the Beyond-Normal criterion), of the tasks with a finite, "
+        "positive true MI.")
+    if any_layers:
+        notes.append("An infinite true MI (a deterministic layer of a continuous input): any "
+                     "finite estimate there describes the estimator, not the network.")
+    return "\n".join(paragraphs + notes)

@@ -39,8 +39,8 @@ def test_table_has_a_row_per_dataset_and_a_solved_summary(capsys):
     )
     assert code == 0
     assert "1v1-normal-0.75" in out and "independent-normal-1-1" in out
-    assert "solved 1 of 1 tasks" in out
-    assert "independent pairs (true MI 0)" in out
+    assert "beyond-normal-v1" in out and "solved 1 of 1 tasks" in out
+    assert "independent-v1" in out and "1 pairs with true MI 0" in out
     assert "total time" in out
 
 
@@ -91,7 +91,10 @@ def test_list_datasets_gives_dims_and_true_mi(capsys):
     [
         (["run", "-e", "nope"], "unknown estimator 'nope'"),
         (["run", "-e", "ksg", "-d", "nope"], "unknown dataset 'nope'"),
-        (["run", "-e", "ksg", "-p", "kk=3"], "unknown parameter 'kk'"),
+        (["run", "-e", "ksg", "-p", "kk=3"], "parameter 'kk' is taken by none of the estimators"),
+        (["run", "-e", "ksg", "-p", "ksg.kk=3"], "unknown parameter 'kk' for estimator 'ksg'"),
+        (["run", "-e", "ksg", "-p", "kde.bandwidth=1"], "not among the estimators run"),
+        (["run", "-e", "ksg", "--suite", "nope"], "unknown suite 'nope'"),
         (["run", "-e", "ksg", "-p", "k=0"], "k must be at least 1"),
         (["run", "-e", "ksg", "--n", "0"], "n must be at least 1"),
         (["report", "/no/such/dir"], "no such file or directory"),

@@ -11,11 +11,11 @@ from mibench.scoring import is_scorable, is_solved, log_ratio, to_unit
 from mibench.tables import records_json, records_summary, records_table
 
 
-def make_record(dataset, estimate, truth, status="ok", **extras):
+def make_record(dataset, estimate, truth, status="ok", suite="beyond-normal-v1", **extras):
     return Record(
         estimator="ksg", params={"k": 3}, dataset=dataset, n=100, seed=0, estimate=estimate,
         truth=truth, seconds=0.5, status=status,
-        error=None if status == "ok" else "ValueError: broken", extras=extras,
+        error=None if status == "ok" else "ValueError: broken", suite=suite, extras=extras,
     )
 
 
@@ -45,13 +45,15 @@ def test_bits_conversion():
 def test_summary_counts_solved_bias_infinite_and_failed():
     records = [
         make_record("a", 1.4, 1.0), make_record("b", 1.6, 1.0), make_record("c", 0.12, 0.1),
-        make_record("zero", -0.02, 0.0), make_record("layer", 5.0, math.inf),
+        make_record("zero", -0.02, 0.0, suite="independent-v1"),
+        make_record("layer", 5.0, math.inf, suite="network-layers-v1"),
         make_record("d", None, 1.0, status="failed"),
     ]
     summary = records_summary(records)
-    assert "solved 2 of 4 tasks" in summary
-    assert "mean estimate -0.0200 nats" in summary
-    assert "1 runs where the true MI is infinite" in summary
+    line = {text.split()[0]: text for text in summary.splitlines() if text.startswith("  ")}
+    assert "n=100, 1 seed: solved 2 of 4 tasks" in line["beyond-normal-v1"]
+    assert "1 pairs with true MI 0: mean estimate -0.0200 nats" in line["independent-v1"]
+    assert "1 deterministic with an infinite truth: estimate 5.0000 nats" in line["network-layers-v1"]
     assert "6 runs, 1 failed" in summary
     table = records_table(records)
     assert "FAILED" in table and "ValueError: broken" in table and "inf" in table

@@ -298,7 +298,7 @@ def _tagged(task_id: str, suite_tags: tuple[str, ...]) -> Dataset:
 
 def _register_suite() -> None:
     suites = [
-        (BEYOND_NORMAL_TASKS, ("ground-truth", "beyond-normal", DEFAULT_SUITE_TAG)),
+        (BEYOND_NORMAL_TASKS, ("ground-truth", "beyond-normal", "beyond-normal-v1", DEFAULT_SUITE_TAG)),
         (INDEPENDENT_TASKS, ("ground-truth", "independent", DEFAULT_SUITE_TAG)),
     ]
     for task_ids, suite_tags in suites:

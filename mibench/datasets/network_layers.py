@@ -19,8 +19,9 @@ Sampling
 the density for the continuous input), runs them through the network and returns (x, layer) --
 (label, layer) for ``net-label-`` -- with fresh noise, in every hidden layer up to the observed
 one, for a noisy network. The layer of a noisy network is the noisy T_l = S_l + Z_l.
-:func:`sample_clean_and_noisy` also returns the clean S_l, which the ``noisy-sp`` estimator
-needs.
+A noisy layer also provides its noisy channel (``dataset.channel``): samples of (x, S_l) with
+the clean S_l, and the noise scale, which the estimators of I(X; S + Z) (``noisy-sp``,
+``kde-pairwise``) read instead of T_l; :func:`sample_clean_and_noisy` returns (x, S_l, T_l).
 
 Truth
 -----
@@ -69,7 +70,7 @@ import numpy as np
 
 from mibench.datasets.registry import DEFAULT_SUITE_TAG, register_dataset
 from mibench.gaussian_mixture import noisy_channel_mutual_information
-from mibench.interface import Dataset
+from mibench.interface import Dataset, NoisyChannel
 from mibench.networks._constants import ACTIVATIONS
 from mibench.networks.inputs import Inputs, gaussian_mixture_log_posterior, get_inputs
 
@@ -372,6 +373,16 @@ def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
         x, _, noisy = sample_clean_and_noisy(spec, n, rng)
         return x, noisy
 
+    def sample_clean(n, rng):
+        x, clean, _ = sample_clean_and_noisy(spec, n, rng)
+        return x, clean
+
+    channel = (
+        NoisyChannel(sample_clean, spec.sigma, x_is_label=spec.target == "label")
+        if spec.stochastic
+        else None
+    )
+
     noise = (
         f"Gaussian noise of standard deviation {spec.sigma:g} after every hidden activation"
         if spec.stochastic
@@ -385,6 +396,7 @@ def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
         mutual_information=value,
         mutual_information_stderr=stderr,
         sampler=sample,
+        channel=channel,
         tags=spec.tags() | extra_tags,
         description=(
             f"x: {what} of {spec.inputs}; y: hidden layer {spec.layer} of a {spec.activation} MLP "
@@ -473,9 +485,13 @@ def linear_gaussian_channel(dim_x: int, dim_t: int, sigma: float) -> Dataset:
     weight, covariance = linear_gaussian_channel_parameters(dim_x, dim_t)
     cholesky = np.linalg.cholesky(covariance)
 
-    def sample(n, rng):
+    def sample_clean(n, rng):
         x = rng.standard_normal((n, dim_x)) @ cholesky.T
-        return x, x @ weight.T + sigma * rng.standard_normal((n, dim_t))
+        return x, x @ weight.T
+
+    def sample(n, rng):
+        x, clean = sample_clean(n, rng)
+        return x, clean + sigma * rng.standard_normal((n, dim_t))
 
     return Dataset(
         name=f"linear-gaussian-channel-{dim_x}-{dim_t}-{sigma:g}",
@@ -483,6 +499,7 @@ def linear_gaussian_channel(dim_x: int, dim_t: int, sigma: float) -> Dataset:
         dim_y=dim_t,
         mutual_information=linear_gaussian_channel_mutual_information(weight, covariance, sigma),
         sampler=sample,
+        channel=NoisyChannel(sample_clean, sigma) if sigma > 0 else None,
         tags=_linear_tags(sigma),
         description=(
             f"T = W X + Z, X ~ N(0, Sigma) in R^{dim_x}, Z ~ N(0, {sigma:g}^2 I) in R^{dim_t}; "

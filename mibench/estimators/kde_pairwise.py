@@ -25,7 +25,7 @@ from mibench.closed_form import isotropic_gaussian_entropy
 from mibench.estimators.discrete import encode_rows
 from mibench.estimators.kde import logsumexp_rows_inplace
 from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
+from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
 from mibench.validation import as_sample_matrix, check_choice, check_positive
 
 __all__ = ["KDEPairwise", "pairwise_mixture_entropy_bounds"]
@@ -123,6 +123,11 @@ class KDEPairwise(Estimator):
     the (infinite or constant) MI of the deterministic layer. The two bounds meet when the
     centres are either merged or far apart (relative to s) and differ most in between.
 
+    Its quantity is :data:`~mibench.interface.NOISY_CHANNEL`: ``mibench.run`` runs it on the
+    datasets that provide a noisy channel, with their clean activations, their noise variance
+    and the right ``target`` (:meth:`for_channel`); on a deterministic layer, call it directly
+    with the noise variance of your choice, as Saxe et al. did.
+
     Parameters
     ----------
     noise_variance : float, default 0.1
@@ -134,6 +139,8 @@ class KDEPairwise(Estimator):
     target : {"input", "label"}, default "input"
         Estimate I(X; T) for the network input X, or I(Y; T) for discrete labels given as x.
     """
+
+    quantity = NOISY_CHANNEL
 
     def __init__(
         self,
@@ -148,6 +155,13 @@ class KDEPairwise(Estimator):
 
     def min_samples(self) -> int:
         return 1
+
+    def for_channel(self, channel: NoisyChannel) -> KDEPairwise:
+        """Configured for a dataset's noisy layer: its noise variance, and ``target="label"``
+        when x is the class label."""
+        return self.with_params(
+            noise_variance=channel.noise_std**2, target="label" if channel.x_is_label else "input"
+        )
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         n, dim = y.shape

@@ -32,10 +32,11 @@ dimension, plus the Monte Carlo error reported in the extras (``stderr``, which 
 draws). If ``x`` are continuous inputs while S also depends on upstream noise, each sample is
 its own group and the estimate is that of I(S; T) >= I(X; T), not I(X; T).
 
-The registered datasets return (x, T) with T noisy, as every other estimator needs; on them
-this estimator would measure I(X; T + Z'), twice noised. Use
-:func:`mibench.datasets.network_layers.sample_clean_and_noisy` for (x, S, T) of a network layer.
-On any other pair (x, y) it estimates I(X; Y + Z), which is not I(X; Y).
+Its quantity is :data:`~mibench.interface.NOISY_CHANNEL`: ``mibench.run`` runs it only on
+datasets that provide a noisy channel (the noisy network layers and linear Gaussian channels),
+hands it their clean activations, and sets ``sigma`` to their noise scale
+(:meth:`NoisySampleProp.for_channel`); elsewhere its record is ``skipped``. Called directly on
+any other pair (x, y) it estimates I(X; Y + Z), which is not I(X; Y).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import numpy as np
 
 from mibench.estimators.registry import register
 from mibench.gaussian_mixture import noisy_channel_mutual_information
-from mibench.interface import Estimate, Estimator
+from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
 from mibench.validation import check_integer, check_positive
 
 __all__ = ["NoisySampleProp"]
@@ -73,10 +74,16 @@ class NoisySampleProp(Estimator):
     number of distinct rows of x) and ``draws_total``.
     """
 
+    quantity = NOISY_CHANNEL
+
     def __init__(self, *, sigma: float = 0.1, draws: int = 1, seed: int = 0):
         self.sigma = check_positive(sigma, "sigma")
         self.draws = check_integer(draws, "draws", minimum=1)
         self.seed = check_integer(seed, "seed", minimum=0)
+
+    def for_channel(self, channel: NoisyChannel) -> NoisySampleProp:
+        """Configured for a dataset's noisy layer: ``sigma`` is the layer's noise scale."""
+        return self.with_params(sigma=channel.noise_std)
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         _, groups = np.unique(x, axis=0, return_inverse=True)
