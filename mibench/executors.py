@@ -75,11 +75,13 @@ class SampleKey:
 
 @dataclass(frozen=True)
 class Task:
-    """One run of the grid: ``estimator`` on the sample ``sample``; ``index`` is its grid position."""
+    """One run of the grid: ``estimator`` on the sample ``sample``, scored under ``suite``;
+    ``index`` is its grid position."""
 
     index: int
     estimator: Estimator
     sample: SampleKey
+    suite: str | None = None
 
 
 class Work(Protocol):
@@ -92,11 +94,11 @@ class Work(Protocol):
     def draw(self, key: SampleKey) -> Any:
         """Draw the sample of ``key``; may raise."""
 
-    def run(self, estimator: Estimator, key: SampleKey, sample: Any) -> Record:
-        """Run ``estimator`` on ``sample``; never raises (a failure is a failed record)."""
+    def run(self, task: Task, sample: Any) -> Record:
+        """Run ``task`` on ``sample``; never raises (a failure is a failed record)."""
 
-    def failed(self, estimator: Estimator, key: SampleKey, reason: str) -> Record:
-        """The failed record of a run that could not finish (timeout, a dead process, ...)."""
+    def failed(self, task: Task, reason: str) -> Record:
+        """The failed record of a task that could not finish (timeout, a dead process, ...)."""
 
 
 OnRecord = Callable[[int, Record], None]
@@ -155,51 +157,32 @@ class InlineExecutor(Executor):
             except Exception as error:
                 reason = f"drawing the sample failed: {error_text(error)}"
                 for task in group:
-                    on_record(task.index, work.failed(task.estimator, key, reason))
+                    on_record(task.index, work.failed(task, reason))
                 continue
             for task in group:
-                on_record(task.index, work.run(task.estimator, key, sample))
+                on_record(task.index, work.run(task, sample))
 
 
 @dataclass(frozen=True)
 class RecordWork:
-    """The work of a grid run: draw the sample with the runner, run the estimator on it."""
+    """The work of a grid run: the runner's draw, run_one and failed records."""
 
     def draw(self, key: SampleKey) -> Any:
-        from mibench.datasets import get_dataset
+        from mibench.runner import draw, resolve_dataset
 
-        dataset = get_dataset(key.dataset) if isinstance(key.dataset, str) else key.dataset
-        return dataset.sample(key.n, key.seed)
+        return draw(resolve_dataset(key.dataset), key.n, key.seed, key.quantity)
 
-    def run(self, estimator: Estimator, key: SampleKey, sample: Any) -> Record:
-        # PROVISIONAL until runner.run_one takes a pre-drawn sample (issue 11).
-        import math
-        import time
+    def run(self, task: Task, sample: Any) -> Record:
+        from mibench.runner import run_one
 
-        record = self.failed(estimator, key, "")
-        try:
-            start = time.perf_counter()
-            result = estimator.estimate_with_extras(*sample)
-            record.seconds = time.perf_counter() - start
-            if not math.isfinite(result.value):
-                raise FloatingPointError(f"the estimator returned {result.value}")
-        except Exception as error:
-            record.error = error_text(error)
-            return record
-        record.estimate, record.status, record.error = result.value, "ok", None
-        record.extras.update(result.extras)
-        return record
+        key = task.sample
+        return run_one(task.estimator, key.dataset, key.n, key.seed, sample=sample, suite=task.suite)
 
-    def failed(self, estimator: Estimator, key: SampleKey, reason: str) -> Record:
-        from mibench.datasets import get_dataset
+    def failed(self, task: Task, reason: str) -> Record:
+        from mibench.runner import failed_record
 
-        dataset = get_dataset(key.dataset) if isinstance(key.dataset, str) else key.dataset
-        return Record(
-            estimator=estimator.name, params=estimator.get_params(), dataset=key.dataset_name,
-            n=key.n, seed=key.seed, estimate=None,
-            truth=dataset.mutual_information if dataset.truth_is_known else None,
-            seconds=0.0, status="failed", error=reason,
-        )
+        key = task.sample
+        return failed_record(task.estimator, key.dataset, key.n, key.seed, reason, suite=task.suite)
 
 
 # --- the isolated worker process ---------------------------------------------------------------
@@ -240,13 +223,13 @@ def _child_main(connection, work: Work) -> None:
             except Exception as error:
                 connection.send(("drawn", f"drawing the sample failed: {error_text(error)}"))
         elif kind == "run":
-            _, estimator, key, sample = message
+            _, task, sample = message
             if sample is not None:
-                cached_key, cached_sample = key, sample
-            if cached_key != key:
-                connection.send(("record", work.failed(estimator, key, "internal error: no sample")))
+                cached_key, cached_sample = task.sample, sample
+            if cached_key != task.sample:
+                connection.send(("record", work.failed(task, "internal error: no sample")))
                 continue
-            connection.send(("record", work.run(estimator, key, cached_sample)))
+            connection.send(("record", work.run(task, cached_sample)))
 
 
 class _Lost(Exception):
@@ -324,20 +307,20 @@ class IsolatedWorker:
                 except _Lost as lost:
                     problem = f"drawing the sample failed: {lost}"
                 if problem is not None:
-                    on_record(task.index, self.work.failed(task.estimator, key, problem))
+                    on_record(task.index, self.work.failed(task, problem))
                     continue
                 self._drawn = key
-            on_record(task.index, self.run(task.estimator, key))
+            on_record(task.index, self.run(task))
 
-    def run(self, estimator: Estimator, key: SampleKey, sample: Any = None) -> Record:
-        """Run one estimator on the sample of ``key`` (``sample`` if given, else the one drawn)."""
-        if sample is not None and self._drawn == key:
+    def run(self, task: Task, sample: Any = None) -> Record:
+        """Run one task on its sample: ``sample`` if given, else the one the worker drew."""
+        if sample is not None and self._drawn == task.sample:
             sample = None  # the worker has it already: do not send it again
         try:
-            _, record = self._call(("run", estimator, key, sample), self.timeout)
+            _, record = self._call(("run", task, sample), self.timeout)
         except _Lost as lost:
-            return self.work.failed(estimator, key, str(lost))
-        self._drawn = key
+            return self.work.failed(task, str(lost))
+        self._drawn = task.sample
         return record
 
     def stop(self) -> None:
@@ -428,15 +411,14 @@ def _dask_draw(work: Work, key: SampleKey) -> Any:
     return work.draw(key)
 
 
-def _dask_run(work: Work, estimator: Estimator, key: SampleKey, sample: Any,
-              timeout: float | None) -> Record:
+def _dask_run(work: Work, task: Task, sample: Any, timeout: float | None) -> Record:
     # One isolated process per Dask worker thread, kept for the tasks that follow.
     worker = getattr(_thread_workers, "worker", None)
     if worker is None or not worker.work == work:
         worker = IsolatedWorker(work, timeout)
         _thread_workers.worker = worker
     worker.timeout = timeout
-    return worker.run(estimator, key, sample)
+    return worker.run(task, sample)
 
 
 def _require_distributed():
@@ -505,8 +487,8 @@ class DaskExecutor(Executor):
             samples[key] = client.submit(_dask_draw, work, key, pure=False)
             remaining[key] = len(group)
             for task in group:
-                future = client.submit(_dask_run, work, task.estimator, key, samples[key],
-                                       self.timeout, pure=False)
+                future = client.submit(_dask_run, work, task, samples[key], self.timeout,
+                                       pure=False)
                 task_of[future.key] = task
                 futures.append(future)
         try:
@@ -515,8 +497,7 @@ class DaskExecutor(Executor):
                 try:
                     record = future.result()
                 except Exception as error:  # the draw failed, or Dask lost the worker
-                    record = work.failed(task.estimator, task.sample,
-                                         f"the Dask task failed: {error_text(error)}")
+                    record = work.failed(task, f"the Dask task failed: {error_text(error)}")
                 on_record(task.index, record)
                 remaining[task.sample] -= 1
                 if remaining[task.sample] == 0:

@@ -5,9 +5,9 @@ datasets by name and/or by tag, sample sizes and seeds::
 
     name = "beyond-normal-v1"
     description = "The 40 Beyond-Normal v1 tasks at n = 5000, ten seeds."
-    suite = "beyond-normal-v1"        # optional: the suite recorded with each run
-    tags = ["beyond-normal"]          # every dataset with any of these tags ...
-    datasets = ["1v1-normal-0.75"]    # ... and these by name (either may be left out)
+    suites = ["beyond-normal-v1"]     # the datasets of these suites, scored under them ...
+    tags = ["independent"]            # ... every dataset with one of these tags ...
+    datasets = ["1v1-normal-0.75"]    # ... and these by name (any two may be left out)
     n = [5000]                        # an integer or a list of them
     seeds = { first = 0, last = 9 }   # an integer, a list, or an inclusive range
 
@@ -41,7 +41,7 @@ from mibench.interface import Estimator
 
 __all__ = ["EstimatorSpec", "Grid", "load_grid", "parse_grid"]
 
-_TOP_KEYS = {"name", "description", "suite", "tags", "datasets", "n", "seeds", "estimators"}
+_TOP_KEYS = {"name", "description", "suites", "tags", "datasets", "n", "seeds", "estimators"}
 _ESTIMATOR_KEYS = {"name", "params"}
 _SEED_RANGE_KEYS = {"first", "last"}
 
@@ -67,10 +67,13 @@ class Grid:
     ----------
     estimators : list of EstimatorSpec
     datasets : list of str
-        Registered dataset names, tagged ones first (in registry order), then named ones;
-        each once.
+        Registered dataset names: those of the suites, then the tagged ones (in registry
+        order), then the named ones; each once.
+    suite_of : dict of str to str
+        The suite each dataset selected through a suite is scored under (the others are
+        scored under the first suite that holds them).
     sizes, seeds : list of int
-    name, description, suite : str
+    name, description : str
     source : dict
         The grid as written in the file (for provenance).
     """
@@ -79,9 +82,9 @@ class Grid:
     datasets: list[str]
     sizes: list[int]
     seeds: list[int]
+    suite_of: dict[str, str] = field(default_factory=dict)
     name: str = ""
     description: str = ""
-    suite: str = ""
     source: dict[str, Any] = field(default_factory=dict)
 
     def build_estimators(self) -> list[Estimator]:
@@ -119,14 +122,17 @@ def parse_grid(data: dict[str, Any], where: str = "grid") -> Grid:
         raise ValueError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
                          f"{', '.join(map(repr, unknown))}; a grid has {', '.join(sorted(_TOP_KEYS))}")
     texts = {}
-    for key in ("name", "description", "suite"):
+    for key in ("name", "description"):
         value = data.get(key, "")
         if not isinstance(value, str):
             raise ValueError(f"{where}: {key} must be a string, got {value!r}")
         texts[key] = value
+    datasets, suite_of = _datasets(data.get("datasets", []), data.get("tags", []),
+                                   data.get("suites", []), where)
     return Grid(
         estimators=_estimators(data.get("estimators"), where),
-        datasets=_datasets(data.get("datasets", []), data.get("tags", []), where),
+        datasets=datasets,
+        suite_of=suite_of,
         sizes=_integers(data.get("n"), "n", 1, where),
         seeds=_seeds(data.get("seeds", 0), where),
         source=data,
@@ -168,18 +174,28 @@ def _estimators(entries: Any, where: str) -> list[EstimatorSpec]:
     return specs
 
 
-def _datasets(names: Any, tags: Any, where: str) -> list[str]:
+def _datasets(names: Any, tags: Any, suites: Any, where: str) -> tuple[list[str], dict[str, str]]:
     from mibench.datasets import get_dataset, list_datasets
+    from mibench.suites import get_suite
 
-    for key, value in (("datasets", names), ("tags", tags)):
+    for key, value in (("datasets", names), ("tags", tags), ("suites", suites)):
         if isinstance(value, str):
             raise ValueError(f"{where}: {key} must be a list of strings, e.g. {key} = [{value!r}]")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{where}: {key} must be a list of strings, got {value!r}")
-    if not names and not tags:
-        raise ValueError(f"{where}: no datasets; give datasets = [names] and/or tags = [tags] "
-                         "(`mibench list datasets` shows both)")
+    if not names and not tags and not suites:
+        raise ValueError(f"{where}: no datasets; give suites, tags and/or datasets (names); "
+                         "`mibench list suites` and `mibench list datasets` show them")
     chosen: dict[str, None] = {}
+    suite_of: dict[str, str] = {}
+    for name in suites:
+        try:
+            suite = get_suite(name)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        for dataset in suite.datasets():
+            suite_of.setdefault(dataset, suite.name)
+            chosen[dataset] = None
     for tag in tags:
         tagged = list_datasets(tag)
         if not tagged:
@@ -192,7 +208,7 @@ def _datasets(names: Any, tags: Any, where: str) -> list[str]:
             except ValueError as error:
                 raise ValueError(f"{where}: {error}") from None
         chosen[name] = None
-    return list(chosen)
+    return list(chosen), suite_of
 
 
 def _integers(value: Any, key: str, minimum: int, where: str) -> list[int]:

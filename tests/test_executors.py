@@ -20,11 +20,7 @@ from mibench.executors import (
     Task,
     make_executor,
 )
-
-try:
-    from mibench.interface import MUTUAL_INFORMATION
-except ImportError:  # PROVISIONAL until issue 11 lands
-    MUTUAL_INFORMATION = "I(X;Y)"
+from mibench.interface import MUTUAL_INFORMATION
 
 DATASETS = ["1v1-normal-0.75", "multinormal-dense-2-2-0.5"]
 TIMEOUT = 1.0

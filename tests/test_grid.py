@@ -16,6 +16,7 @@ def test_a_grid_file_selects_estimator_settings_datasets_sizes_and_seeds(tmp_pat
     path = tmp_path / "grid.toml"
     path.write_text(
         'name = "small"\n'
+        'suites = ["staircase-v1"]\n'
         'tags = ["independent"]\n'
         'datasets = ["1v1-normal-0.75", "independent-normal-1-1"]\n'
         "n = [100, 200]\n"
@@ -25,9 +26,10 @@ def test_a_grid_file_selects_estimator_settings_datasets_sizes_and_seeds(tmp_pat
         '[[estimators]]\nname = "gaussian"\n'
     )
     grid = load_grid(path)
-    tagged = mibench.list_datasets("independent")
-    # Tagged datasets in registry order, then named ones; a dataset selected twice counts once.
-    assert grid.datasets == tagged + ["1v1-normal-0.75"]
+    staircase, tagged = mibench.list_datasets("staircase"), mibench.list_datasets("independent")
+    # Suites, then tags (registry order), then names; a dataset selected twice counts once.
+    assert grid.datasets == staircase + tagged + ["1v1-normal-0.75"]
+    assert grid.suite_of == dict.fromkeys(staircase, "staircase-v1")
     assert grid.sizes == [100, 200] and grid.seeds == [2, 3, 4]
     estimators = grid.build_estimators()
     assert [(e.name, e.get_params().get("k")) for e in estimators] == [
@@ -45,7 +47,9 @@ def test_the_published_grids_load(path):
 def test_the_beyond_normal_grid_is_the_published_protocol():
     grid = load_grid(GRIDS / "beyond-normal-v1.toml")
     assert grid.sizes == [5000] and grid.seeds == list(range(10))
-    assert len(grid.datasets) == 40 and set(grid.datasets) == set(mibench.list_datasets("beyond-normal"))
+    assert len(grid.datasets) == 40
+    assert set(grid.datasets) == set(mibench.list_datasets("beyond-normal-v1"))
+    assert set(grid.suite_of.values()) == {"beyond-normal-v1"}
 
 
 @pytest.mark.parametrize(
@@ -67,7 +71,8 @@ def test_the_beyond_normal_grid_is_the_published_protocol():
         ({"seeds": -1}, "seeds must be an integer >= 0"),
         ({"seeds": {"first": 3, "last": 1}}, "runs backwards"),
         ({"seeds": {"from": 0, "to": 9}}, "a seed range is"),
-        ({"suite": 3}, "suite must be a string"),
+        ({"name": 3}, "name must be a string"),
+        ({"suites": ["beyond-normal-v9"]}, "unknown suite 'beyond-normal-v9'"),
     ],
 )
 def test_each_mistake_is_a_value_error_that_names_it(change, message):
