@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PROVENANCE_FILENAME", "collect", "provenance_markdown", "read_provenance",
+__all__ = ["PROVENANCE_FILENAME", "collect", "environment_lines", "read_provenance",
            "record_provenance"]
 
 PROVENANCE_FILENAME = "provenance.json"
@@ -115,24 +115,27 @@ def record_provenance(directory: str | Path, entry: dict[str, Any]) -> bool:
     return True
 
 
-def provenance_markdown(directory: str | Path) -> str:
-    """A markdown section describing the store's provenance; empty if it has none."""
+def environment_lines(directory: str | Path) -> list[str]:
+    """Lines for a report's header: the software, machine and executor behind a store's
+    records (the latest session, and how many differing sessions there were); empty if the
+    store has no provenance."""
     sessions = read_provenance(directory)
     if not sessions:
-        return ""
-    lines = ["## Provenance", ""]
-    if len(sessions) > 1:
-        lines += [f"The records come from {len(sessions)} sessions that differ; the latest:", ""]
+        return []
     latest = sessions[-1]
-    packages = ", ".join(f"{k} {v}" for k, v in latest.get("packages", {}).items())
+    packages = ", ".join(f"{k} {v}" for k, v in (latest.get("packages") or {}).items())
     gpus = ", ".join(latest.get("gpus") or []) or "none"
-    grid = latest.get("grid") or {}
-    lines += [
-        f"- mibench {latest.get('mibench')}, Python {latest.get('python')}; {packages}",
-        f"- machine: {latest.get('cpu')}, {latest.get('cores')} cores; GPU: {gpus}; "
-        f"{latest.get('platform')}",
-        f"- executor: {latest.get('executor') or 'not recorded'}; started {latest.get('started')}",
+    lines = [
+        f"software: mibench {latest.get('mibench')}, Python {latest.get('python')}, {packages}",
+        f"machine: {latest.get('cpu')}, {latest.get('cores')} cores, GPU: {gpus} "
+        f"({latest.get('platform')})",
+        f"executor: {latest.get('executor') or 'not recorded'}; started {latest.get('started')}",
     ]
-    if grid:
-        lines.append(f"- grid: `{json.dumps(grid, sort_keys=True, default=str)}`")
-    return "\n".join(lines) + "\n"
+    grid = latest.get("grid") or {}
+    if grid.get("name"):
+        lines.append(f"grid: {grid['name']}" + (f" ({grid['description']})"
+                                                 if grid.get("description") else ""))
+    if len(sessions) > 1:
+        lines.append(f"the records come from {len(sessions)} sessions that differ in software, "
+                     f"machine or grid ({PROVENANCE_FILENAME} lists them); the latest is shown")
+    return lines

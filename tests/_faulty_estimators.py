@@ -95,3 +95,17 @@ class DrawLoggingWork(RecordWork):
         with open(self.log, "a") as handle:
             handle.write(f"{key.dataset_name} {key.n} {key.seed}\n")
         return super().draw(key)
+
+
+class FailsUntilFileExists(Estimator):
+    """Fails while the file ``path`` does not exist; then the Gaussian MI of the correlation."""
+
+    name = "test-fails-until-file-exists"
+
+    def __init__(self, *, path: str = ""):
+        self.path = path
+
+    def _estimate(self, x, y):
+        if not os.path.exists(self.path):
+            raise RuntimeError(f"{self.path} does not exist yet")
+        return Correlation()._estimate(x, y)
