@@ -11,6 +11,8 @@ import datetime
 import json
 import os
 import platform
+import shutil
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -43,13 +45,20 @@ def _cpu_model() -> str:
 
 
 def _gpus() -> list[str]:
+    # torch takes seconds to import: ask it only if something already did, else nvidia-smi.
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if not torch.cuda.is_available():
+            return []
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    if shutil.which("nvidia-smi") is None:
+        return []
     try:
-        import torch
-    except ImportError:
+        listing = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
         return []
-    if not torch.cuda.is_available():
-        return []
-    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return [line.strip() for line in listing.splitlines() if line.strip()]
 
 
 def collect(grid: dict[str, Any] | None = None, executor: str | None = None) -> dict[str, Any]:
