@@ -381,7 +381,12 @@ class ProcessExecutor(Executor):
             thread.start()
         try:
             for _ in range(len(tasks)):
-                index, record = results.get()
+                while True:
+                    try:  # a bounded wait, so that Ctrl-C reaches this thread
+                        index, record = results.get(timeout=0.2)
+                        break
+                    except queue.Empty:
+                        continue
                 if index is None:
                     raise record
                 on_record(index, record)
