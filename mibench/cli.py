@@ -178,10 +178,15 @@ def _run(args) -> int:
     from mibench.records_io import RECORDS_FILENAME
     from mibench.tables import records_csv, records_json, records_summary, records_table
 
+    try:
+        from mibench.validation import InputError
+    except ImportError:  # main has it (issue 14); this branch predates it. Drop this on merge.
+        InputError = ValueError
+
     if args.rerun_failed and args.out is None:
-        raise ValueError("--rerun-failed needs --out DIR (the store whose failed runs to redo)")
+        raise InputError("--rerun-failed needs --out DIR (the store whose failed runs to redo)")
     if args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
     executor = args.executor or ("dask" if args.address else
                                  "processes" if args.jobs > 1 else "serial")
     options = dict(
@@ -198,14 +203,14 @@ def _run(args) -> int:
         given = [f"--{name}" for name in ("estimator", "dataset", "suite", "tag", "n", "seed",
                                           "param") if getattr(args, name)]
         if given:
-            raise ValueError(f"--grid names the estimators, datasets, sizes and seeds; "
+            raise InputError(f"--grid names the estimators, datasets, sizes and seeds; "
                              f"drop {', '.join(given)} (or edit the grid file)")
         from mibench.runner import run_grid
 
         records = run_grid(args.grid, **options)
     else:
         if not args.estimator:
-            raise ValueError("name at least one --estimator (or give a --grid file)")
+            raise InputError("name at least one --estimator (or give a --grid file)")
         if sum(bool(choice) for choice in (args.dataset, args.tag, args.suite)) > 1:
             raise ValueError("give at most one of --dataset, --tag and --suite")
         datasets = args.dataset or (mibench.list_datasets(args.tag) if args.tag else None)

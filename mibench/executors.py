@@ -36,6 +36,11 @@ from typing import Any, Protocol
 
 from mibench.interface import Dataset, Estimator, Record
 
+try:
+    from mibench.validation import InputError
+except ImportError:  # main has it (issue 14); this branch predates it. Drop the fallback on merge.
+    InputError = ValueError
+
 __all__ = [
     "DaskExecutor",
     "EXECUTORS",
@@ -350,7 +355,7 @@ class ProcessExecutor(Executor):
 
     def __init__(self, jobs: int = 2, timeout: float | None = None):
         if not isinstance(jobs, int) or jobs < 1:
-            raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+            raise InputError(f"jobs must be a positive integer, got {jobs!r}")
         self.jobs = jobs
         self.timeout = _check_timeout(timeout)
 
@@ -430,7 +435,7 @@ def _require_distributed():
     try:
         import distributed
     except ImportError:
-        raise ImportError(
+        raise InputError(
             "the Dask executor needs dask.distributed, which is not installed. Install it with "
             "pip install \"mibench[dask]\" (or pip install \"dask[distributed]\")."
         ) from None
@@ -456,7 +461,7 @@ class DaskExecutor(Executor):
     def __init__(self, address: str | None = None, jobs: int = 2, timeout: float | None = None):
         _require_distributed()
         if not isinstance(jobs, int) or jobs < 1:
-            raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+            raise InputError(f"jobs must be a positive integer, got {jobs!r}")
         self.address = address
         self.jobs = jobs
         self.timeout = _check_timeout(timeout)
@@ -526,7 +531,7 @@ def _check_timeout(timeout: float | None) -> float | None:
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return float(timeout)
 
 
@@ -537,14 +542,14 @@ def make_executor(name: str = "serial", *, jobs: int = 1, timeout: float | None 
     ``serial`` with ``jobs > 1`` becomes ``processes``; ``address`` implies ``dask``.
     """
     if address is not None and name not in ("dask", "serial"):
-        raise ValueError(f"--address is for the dask executor, not {name!r}")
+        raise InputError(f"--address is for the dask executor, not {name!r}")
     if address is not None:
         name = "dask"
     if name == "serial" and jobs > 1:
         name = "processes"
     if name == "inline":
         if timeout is not None:
-            raise ValueError("the inline executor cannot enforce a timeout; use serial or processes")
+            raise InputError("the inline executor cannot enforce a timeout; use serial or processes")
         return InlineExecutor()
     if name == "serial":
         return SerialExecutor(timeout=timeout)
@@ -552,4 +557,4 @@ def make_executor(name: str = "serial", *, jobs: int = 1, timeout: float | None 
         return ProcessExecutor(jobs=max(jobs, 1), timeout=timeout)
     if name == "dask":
         return DaskExecutor(address=address, jobs=max(jobs, 1), timeout=timeout)
-    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    raise InputError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

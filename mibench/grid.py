@@ -39,6 +39,11 @@ else:  # pragma: no cover - Python 3.10
 
 from mibench.interface import Estimator
 
+try:
+    from mibench.validation import InputError
+except ImportError:  # main has it (issue 14); this branch predates it. Drop the fallback on merge.
+    InputError = ValueError
+
 __all__ = ["EstimatorSpec", "Grid", "load_grid", "parse_grid"]
 
 _TOP_KEYS = {"name", "description", "suites", "tags", "datasets", "n", "seeds", "estimators"}
@@ -103,29 +108,29 @@ def load_grid(path: str | Path) -> Grid:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValueError(f"no such grid file: {path}") from None
+        raise InputError(f"no such grid file: {path}") from None
     except OSError as error:
-        raise ValueError(f"cannot read grid file {path}: {error}") from None
+        raise InputError(f"cannot read grid file {path}: {error}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"grid file {path} is not valid TOML: {error}") from None
+        raise InputError(f"grid file {path} is not valid TOML: {error}") from None
     return parse_grid(data, where=str(path))
 
 
 def parse_grid(data: dict[str, Any], where: str = "grid") -> Grid:
     """Check a grid given as a dict (the parsed TOML); ``where`` names it in error messages."""
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: a grid is a table of keys, got {type(data).__name__}")
+        raise InputError(f"{where}: a grid is a table of keys, got {type(data).__name__}")
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise ValueError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
+        raise InputError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
                          f"{', '.join(map(repr, unknown))}; a grid has {', '.join(sorted(_TOP_KEYS))}")
     texts = {}
     for key in ("name", "description"):
         value = data.get(key, "")
         if not isinstance(value, str):
-            raise ValueError(f"{where}: {key} must be a string, got {value!r}")
+            raise InputError(f"{where}: {key} must be a string, got {value!r}")
         texts[key] = value
     datasets, suite_of = _datasets(data.get("datasets", []), data.get("tags", []),
                                    data.get("suites", []), where)
@@ -144,31 +149,31 @@ def _estimators(entries: Any, where: str) -> list[EstimatorSpec]:
     from mibench.estimators import get_estimator
 
     if not entries:
-        raise ValueError(f"{where}: no estimators; add [[estimators]] tables with a name "
+        raise InputError(f"{where}: no estimators; add [[estimators]] tables with a name "
                          "(`mibench list estimators` shows them)")
     if not isinstance(entries, list):
-        raise ValueError(f"{where}: estimators must be [[estimators]] tables, got {entries!r}")
+        raise InputError(f"{where}: estimators must be [[estimators]] tables, got {entries!r}")
     specs, seen = [], {}
     for number, entry in enumerate(entries, 1):
         label = f"{where}: estimators entry {number}"
         if not isinstance(entry, dict):
-            raise ValueError(f"{label} must be a table with a name, got {entry!r}")
+            raise InputError(f"{label} must be a table with a name, got {entry!r}")
         unknown = sorted(set(entry) - _ESTIMATOR_KEYS)
         if unknown:
-            raise ValueError(f"{label}: unknown key{'s' if len(unknown) > 1 else ''} "
+            raise InputError(f"{label}: unknown key{'s' if len(unknown) > 1 else ''} "
                              f"{', '.join(map(repr, unknown))}; an entry has name and params")
         name, params = entry.get("name"), entry.get("params", {})
         if not isinstance(name, str) or not name:
-            raise ValueError(f"{label} needs a name (a string)")
+            raise InputError(f"{label} needs a name (a string)")
         if not isinstance(params, dict):
-            raise ValueError(f"{label} ({name}): params must be a table, got {params!r}")
+            raise InputError(f"{label} ({name}): params must be a table, got {params!r}")
         try:
             estimator = get_estimator(name, **params)
         except (ValueError, TypeError) as error:
-            raise ValueError(f"{label} ({name}): {error}") from None
+            raise InputError(f"{label} ({name}): {error}") from None
         identity = (name, json.dumps(estimator.get_params(), sort_keys=True, default=str))
         if identity in seen:
-            raise ValueError(f"{label} ({name} {params}) repeats entry {seen[identity]}")
+            raise InputError(f"{label} ({name} {params}) repeats entry {seen[identity]}")
         seen[identity] = number
         specs.append(EstimatorSpec(name, dict(params)))
     return specs
@@ -180,11 +185,11 @@ def _datasets(names: Any, tags: Any, suites: Any, where: str) -> tuple[list[str]
 
     for key, value in (("datasets", names), ("tags", tags), ("suites", suites)):
         if isinstance(value, str):
-            raise ValueError(f"{where}: {key} must be a list of strings, e.g. {key} = [{value!r}]")
+            raise InputError(f"{where}: {key} must be a list of strings, e.g. {key} = [{value!r}]")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{where}: {key} must be a list of strings, got {value!r}")
+            raise InputError(f"{where}: {key} must be a list of strings, got {value!r}")
     if not names and not tags and not suites:
-        raise ValueError(f"{where}: no datasets; give suites, tags and/or datasets (names); "
+        raise InputError(f"{where}: no datasets; give suites, tags and/or datasets (names); "
                          "`mibench list suites` and `mibench list datasets` show them")
     chosen: dict[str, None] = {}
     suite_of: dict[str, str] = {}
@@ -192,48 +197,48 @@ def _datasets(names: Any, tags: Any, suites: Any, where: str) -> tuple[list[str]
         try:
             suite = get_suite(name)
         except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
+            raise InputError(f"{where}: {error}") from None
         for dataset in suite.datasets():
             suite_of.setdefault(dataset, suite.name)
             chosen[dataset] = None
     for tag in tags:
         tagged = list_datasets(tag)
         if not tagged:
-            raise ValueError(f"{where}: no dataset has the tag {tag!r}")
+            raise InputError(f"{where}: no dataset has the tag {tag!r}")
         chosen.update(dict.fromkeys(tagged))
     for name in names:
         if name not in list_datasets():
             try:
                 get_dataset(name)  # raises with close matches
             except ValueError as error:
-                raise ValueError(f"{where}: {error}") from None
+                raise InputError(f"{where}: {error}") from None
         chosen[name] = None
     return list(chosen), suite_of
 
 
 def _integers(value: Any, key: str, minimum: int, where: str) -> list[int]:
     if value is None:
-        raise ValueError(f"{where}: {key} is missing (an integer or a list of integers)")
+        raise InputError(f"{where}: {key} is missing (an integer or a list of integers)")
     values = value if isinstance(value, list) else [value]
     if not values:
-        raise ValueError(f"{where}: {key} is an empty list")
+        raise InputError(f"{where}: {key} is an empty list")
     for item in values:
         if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
-            raise ValueError(f"{where}: each {key} must be an integer >= {minimum}, got {item!r}")
+            raise InputError(f"{where}: each {key} must be an integer >= {minimum}, got {item!r}")
     if len(set(values)) != len(values):
-        raise ValueError(f"{where}: {key} lists a value twice: {values}")
+        raise InputError(f"{where}: {key} lists a value twice: {values}")
     return list(values)
 
 
 def _seeds(value: Any, where: str) -> list[int]:
     if isinstance(value, dict):
         if set(value) != _SEED_RANGE_KEYS:
-            raise ValueError(f"{where}: a seed range is {{ first = A, last = B }}, got {value!r}")
+            raise InputError(f"{where}: a seed range is {{ first = A, last = B }}, got {value!r}")
         first, last = value["first"], value["last"]
         for item in (first, last):
             if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-                raise ValueError(f"{where}: seed range bounds must be integers >= 0, got {item!r}")
+                raise InputError(f"{where}: seed range bounds must be integers >= 0, got {item!r}")
         if last < first:
-            raise ValueError(f"{where}: seed range runs backwards: first {first} > last {last}")
+            raise InputError(f"{where}: seed range runs backwards: first {first} > last {last}")
         return list(range(first, last + 1))
     return _integers(value, "seeds", 0, where)

@@ -18,6 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+try:
+    from mibench.validation import InputError
+except ImportError:  # main has it (issue 14); this branch predates it. Drop the fallback on merge.
+    InputError = ValueError
+
 __all__ = ["PROVENANCE_FILENAME", "collect", "environment_lines", "read_provenance",
            "record_provenance"]
 
@@ -103,7 +108,7 @@ def read_provenance(directory: str | Path) -> list[dict[str, Any]]:
     try:
         return list(json.loads(path.read_text(encoding="utf-8"))["sessions"])
     except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{path} is not a provenance file: {error}") from None
+        raise InputError(f"{path} is not a provenance file: {error}") from None
 
 
 def record_provenance(directory: str | Path, entry: dict[str, Any]) -> bool:

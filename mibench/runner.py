@@ -26,6 +26,11 @@ from mibench.store import run_key
 from mibench.suites import get_suite, suite_of
 from mibench.validation import check_integer
 
+try:
+    from mibench.validation import InputError
+except ImportError:  # main has it (issue 14); this branch predates it. Drop the fallback on merge.
+    InputError = ValueError
+
 __all__ = [
     "default_suite",
     "draw",
@@ -411,7 +416,7 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
     try:
         if not isinstance(runner, InlineExecutor) and any(
                 isinstance(job.dataset, Dataset) for job in jobs):
-            raise ValueError(f"the {runner.name} executor needs datasets given by name "
+            raise InputError(f"the {runner.name} executor needs datasets given by name "
                              "(registered datasets); Dataset objects run with executor='inline'")
         store = None
         if out is not None:

@@ -23,6 +23,11 @@ from typing import Any
 from mibench.interface import Estimator, Record
 from mibench.records_io import RECORDS_FILENAME, _from_json, json_safe
 
+try:
+    from mibench.validation import InputError
+except ImportError:  # main has it (issue 14); this branch predates it. Drop the fallback on merge.
+    InputError = ValueError
+
 __all__ = ["ResultStore", "RunKey", "run_key", "record_key"]
 
 RunKey = tuple[str, str, str, int, int, str]
@@ -75,7 +80,7 @@ class ResultStore:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         if self.directory.exists() and not self.directory.is_dir():
-            raise ValueError(f"--out must be a directory, and {self.directory} is a file")
+            raise InputError(f"--out must be a directory, and {self.directory} is a file")
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / RECORDS_FILENAME
         self._records: dict[RunKey, Record] = {}
@@ -104,7 +109,7 @@ class ResultStore:
             try:
                 record = _parse_line(line)
             except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
-                raise ValueError(f"{self.path}:{number} is not a record: {error}") from None
+                raise InputError(f"{self.path}:{number} is not a record: {error}") from None
             self._records[record_key(record)] = record
 
     # --- reading ---

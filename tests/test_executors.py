@@ -139,5 +139,5 @@ def test_a_missing_dask_is_a_clear_error(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_distributed)
-    with pytest.raises(ImportError, match=r'pip install "mibench\[dask\]"'):
+    with pytest.raises(ValueError, match=r'pip install "mibench\[dask\]"'):
         make_executor("dask")
