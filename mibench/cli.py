@@ -212,10 +212,10 @@ def _run(args) -> int:
         if not args.estimator:
             raise InputError("name at least one --estimator (or give a --grid file)")
         if sum(bool(choice) for choice in (args.dataset, args.tag, args.suite)) > 1:
-            raise ValueError("give at most one of --dataset, --tag and --suite")
+            raise InputError("give at most one of --dataset, --tag and --suite")
         datasets = args.dataset or (mibench.list_datasets(args.tag) if args.tag else None)
         if args.tag and not datasets:
-            raise ValueError(f"no dataset has the tag {args.tag!r}")
+            raise InputError(f"no dataset has the tag {args.tag!r}")
         records = mibench.run(
             args.estimator,
             datasets,
