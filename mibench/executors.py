@@ -303,18 +303,20 @@ class IsolatedWorker:
     def run_group(self, key: SampleKey, tasks: Sequence[Task], on_record: OnRecord,
                   stopping: threading.Event | None = None) -> None:
         """Draw the sample of ``key`` once in the worker and run every task on it."""
+        problem = None
         for task in tasks:
             if stopping is not None and stopping.is_set():
                 return
-            if self._drawn != key:
+            if problem is None and self._drawn != key:  # first, or again after a lost process
                 try:
                     _, problem = self._call(("draw", key), None)
                 except _Lost as lost:
                     problem = f"drawing the sample failed: {lost}"
-                if problem is not None:
-                    on_record(task.index, self.work.failed(task, problem))
-                    continue
-                self._drawn = key
+                if problem is None:
+                    self._drawn = key
+            if problem is not None:  # a sample that cannot be drawn fails all its runs
+                on_record(task.index, self.work.failed(task, problem))
+                continue
             on_record(task.index, self.run(task))
 
     def run(self, task: Task, sample: Any = None) -> Record:

@@ -106,11 +106,14 @@ def test_each_sample_is_drawn_once_for_all_its_estimators(tmp_path, isolated_exe
 
 def test_a_failed_draw_fails_the_runs_of_that_sample_only():
     tasks = grid_tasks([Correlation()], seeds=(0,))
-    tasks.append(Task(len(tasks), Correlation(), SampleKey(DATASETS[0], 0, 0, MUTUAL_INFORMATION)))
+    impossible = SampleKey(DATASETS[0], 0, 0, MUTUAL_INFORMATION)  # n = 0 cannot be drawn
+    tasks += [Task(len(tasks) + i, e, impossible) for i, e in enumerate(
+        [Correlation(), Correlation(shift=1.0)])]
     with SerialExecutor() as executor:
         records = execute(executor, tasks)
-    assert [r.status for r in records] == ["ok"] * (len(tasks) - 1) + ["failed"]
-    assert "drawing the sample failed" in records[-1].error and "n must be" in records[-1].error
+    assert [r.status for r in records] == ["ok"] * (len(tasks) - 2) + ["failed"] * 2
+    for record in records[-2:]:
+        assert "drawing the sample failed" in record.error and "n must be" in record.error
 
 
 def test_make_executor_choices_and_errors():
