@@ -349,8 +349,9 @@ class IsolatedWorker:
 class ProcessExecutor(Executor):
     """``jobs`` isolated worker processes side by side; a per-run ``timeout`` in seconds.
 
-    One thread per worker hands it whole sample groups; records travel to the calling thread,
-    which alone calls ``on_record`` (so a result store is written from one thread only).
+    One thread per worker hands it whole sample groups (split when there are fewer groups than
+    workers); records travel to the calling thread, which alone calls ``on_record`` (so a
+    result store is written from one thread only).
     """
 
     name = "processes"
@@ -363,6 +364,13 @@ class ProcessExecutor(Executor):
 
     def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
         groups = group_by_sample(tasks)
+        # Fewer samples than workers (one dataset, many estimators): split the largest groups,
+        # so that every worker has runs to do; each part draws its sample once.
+        while len(groups) < self.jobs and any(len(group) > 1 for _, group in groups):
+            largest = max(range(len(groups)), key=lambda i: len(groups[i][1]))
+            key, group = groups[largest]
+            half = len(group) // 2
+            groups[largest:largest + 1] = [(key, group[:half]), (key, group[half:])]
         pending: queue.SimpleQueue = queue.SimpleQueue()
         for group in groups:
             pending.put(group)

@@ -116,6 +116,17 @@ def test_a_failed_draw_fails_the_runs_of_that_sample_only():
         assert "drawing the sample failed" in record.error and "n must be" in record.error
 
 
+def test_one_sample_with_many_estimators_is_shared_out_among_the_workers(tmp_path):
+    log = tmp_path / "draws.txt"
+    key = SampleKey(DATASETS[0], 200, 0, MUTUAL_INFORMATION)
+    tasks = [Task(i, Correlation(shift=float(i)), key) for i in range(4)]
+    with ProcessExecutor(jobs=2) as executor:
+        records = execute(executor, tasks, DrawLoggingWork(log=str(log)))
+    assert [comparable(r) for r in records] == [
+        comparable(r) for r in execute(InlineExecutor(), tasks)]
+    assert len(log.read_text().splitlines()) == 2  # both workers had runs, each drew it once
+
+
 def test_make_executor_choices_and_errors():
     assert isinstance(make_executor("serial"), SerialExecutor)
     processes = make_executor("serial", jobs=3, timeout=5)
