@@ -288,8 +288,11 @@ class IsolatedWorker:
         if not ready:
             self.stop()
             raise _Lost(f"timed out after {timeout:g} s (the run's process was killed)")
-        process.join(5)
-        code = process.exitcode
+        try:
+            process.join(5)
+            code = process.exitcode
+        except ValueError:  # closed by stop() in another thread: the grid is stopping
+            code = None
         self.stop()
         if code is not None and code < 0:
             try:
@@ -336,11 +339,14 @@ class IsolatedWorker:
         self._process = self._connection = self._drawn = None
         if process is None:
             return
-        if process.is_alive():
-            process.kill()
-        process.join(5)
-        connection.close()
-        process.close()
+        try:
+            if process.is_alive():
+                process.kill()
+            process.join(5)
+            connection.close()
+            process.close()
+        except (ValueError, OSError):  # stopped meanwhile by another thread (a grid stopping)
+            pass
 
 
 # --- local processes ---------------------------------------------------------------------------
