@@ -81,12 +81,18 @@ class SampleKey:
 @dataclass(frozen=True)
 class Task:
     """One run of the grid: ``estimator`` on the sample ``sample``, scored under ``suite``;
-    ``index`` is its grid position."""
+    ``index`` is its grid position.
+
+    ``dataset``, when given, is what the run needs to know of the dataset (its truth, its noisy
+    channel) in a form that travels to a worker process, so the worker never has to build the
+    dataset itself (a network-layer dataset trains its network when built).
+    """
 
     index: int
     estimator: Estimator
     sample: SampleKey
     suite: str | None = None
+    dataset: Dataset | None = None
 
 
 class Work(Protocol):
@@ -181,13 +187,15 @@ class RecordWork:
         from mibench.runner import run_one
 
         key = task.sample
-        return run_one(task.estimator, key.dataset, key.n, key.seed, sample=sample, suite=task.suite)
+        dataset = task.dataset or key.dataset
+        return run_one(task.estimator, dataset, key.n, key.seed, sample=sample, suite=task.suite)
 
     def failed(self, task: Task, reason: str) -> Record:
         from mibench.runner import failed_record
 
         key = task.sample
-        return failed_record(task.estimator, key.dataset, key.n, key.seed, reason, suite=task.suite)
+        dataset = task.dataset or key.dataset
+        return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
 
 
 # --- the isolated worker process ---------------------------------------------------------------
@@ -205,36 +213,25 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _child_main(connection, work: Work) -> None:
-    """The loop of an isolated worker process: draw samples, run estimators, send records."""
+    """The loop of an isolated worker process: run tasks on the samples sent, send records.
+
+    The last sample is kept, so the parent sends each sample once for all the runs on it.
+    """
     # Ctrl-C is the parent's to handle: it stops the children itself, without failed records.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cached_key: SampleKey | None = None
     cached_sample: Any = None
     while True:
         try:
-            message = connection.recv()
+            task, sample = connection.recv()
         except (EOFError, OSError):  # the parent is gone
             return
-        kind = message[0]
-        if kind == "stop":
-            return
-        if kind == "draw":
-            key = message[1]
-            cached_key, cached_sample = None, None
-            try:
-                cached_sample = work.draw(key)
-                cached_key = key
-                connection.send(("drawn", None))
-            except Exception as error:
-                connection.send(("drawn", f"drawing the sample failed: {error_text(error)}"))
-        elif kind == "run":
-            _, task, sample = message
-            if sample is not None:
-                cached_key, cached_sample = task.sample, sample
-            if cached_key != task.sample:
-                connection.send(("record", work.failed(task, "internal error: no sample")))
-                continue
-            connection.send(("record", work.run(task, cached_sample)))
+        if sample is not None:
+            cached_key, cached_sample = task.sample, sample
+        if cached_key != task.sample:  # cannot happen: the parent tracks what was sent
+            connection.send(work.failed(task, "internal error: the sample was not sent"))
+            continue
+        connection.send(work.run(task, cached_sample))
 
 
 class _Lost(Exception):
@@ -249,8 +246,7 @@ class IsolatedWorker:
     work : Work
         What a run does (picklable by reference).
     timeout : float, optional
-        Seconds one run may take before its process is killed; None for no limit. Drawing a
-        sample is not timed (a network-layer dataset trains its network on first use).
+        Seconds one run may take before its process is killed; None for no limit.
     """
 
     def __init__(self, work: Work, timeout: float | None = None):
@@ -264,7 +260,7 @@ class IsolatedWorker:
         self.timeout = timeout
         self._process = None
         self._connection = None
-        self._drawn: SampleKey | None = None
+        self._sent: SampleKey | None = None  # the sample the process holds
 
     def _start(self) -> None:
         context = _context()
@@ -272,7 +268,7 @@ class IsolatedWorker:
         process = context.Process(target=_child_main, args=(child_end, self.work), daemon=True)
         process.start()
         child_end.close()
-        self._process, self._connection, self._drawn = process, parent_end, None
+        self._process, self._connection, self._sent = process, parent_end, None
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:
@@ -305,38 +301,37 @@ class IsolatedWorker:
 
     def run_group(self, key: SampleKey, tasks: Sequence[Task], on_record: OnRecord,
                   stopping: threading.Event | None = None) -> None:
-        """Draw the sample of ``key`` once in the worker and run every task on it."""
-        problem = None
+        """Draw the sample of ``key`` once, here, and run every task on it in the process.
+
+        Drawing is not timed: a network-layer dataset trains its network on first use (in the
+        parent, which has built every dataset of the grid already).
+        """
+        try:
+            sample = self.work.draw(key)
+        except Exception as error:  # a sample that cannot be drawn fails all its runs
+            problem = f"drawing the sample failed: {error_text(error)}"
+            for task in tasks:
+                on_record(task.index, self.work.failed(task, problem))
+            return
         for task in tasks:
             if stopping is not None and stopping.is_set():
                 return
-            if problem is None and self._drawn != key:  # first, or again after a lost process
-                try:
-                    _, problem = self._call(("draw", key), None)
-                except _Lost as lost:
-                    problem = f"drawing the sample failed: {lost}"
-                if problem is None:
-                    self._drawn = key
-            if problem is not None:  # a sample that cannot be drawn fails all its runs
-                on_record(task.index, self.work.failed(task, problem))
-                continue
-            on_record(task.index, self.run(task))
+            on_record(task.index, self.run(task, sample))
 
-    def run(self, task: Task, sample: Any = None) -> Record:
-        """Run one task on its sample: ``sample`` if given, else the one the worker drew."""
-        if sample is not None and self._drawn == task.sample:
-            sample = None  # the worker has it already: do not send it again
+    def run(self, task: Task, sample: Any) -> Record:
+        """Run one task on ``sample`` in the worker process (sent only if it is new there)."""
+        fresh = self._sent != task.sample
         try:
-            _, record = self._call(("run", task, sample), self.timeout)
+            record = self._call((task, sample if fresh else None), self.timeout)
         except _Lost as lost:
             return self.work.failed(task, str(lost))
-        self._drawn = task.sample
+        self._sent = task.sample
         return record
 
     def stop(self) -> None:
         """Kill the worker process (if any); the next call starts a fresh one."""
         process, connection = self._process, self._connection
-        self._process = self._connection = self._drawn = None
+        self._process = self._connection = self._sent = None
         if process is None:
             return
         try:
@@ -355,9 +350,10 @@ class IsolatedWorker:
 class ProcessExecutor(Executor):
     """``jobs`` isolated worker processes side by side; a per-run ``timeout`` in seconds.
 
-    One thread per worker hands it whole sample groups (split when there are fewer groups than
-    workers); records travel to the calling thread, which alone calls ``on_record`` (so a
-    result store is written from one thread only).
+    One thread per worker takes whole sample groups (split when there are fewer groups than
+    workers), draws each sample and has the worker run the group's estimators on it; records
+    travel to the calling thread, which alone calls ``on_record`` (so a result store is written
+    from one thread only).
     """
 
     name = "processes"
@@ -431,6 +427,12 @@ class SerialExecutor(ProcessExecutor):
 # --- Dask --------------------------------------------------------------------------------------
 
 _thread_workers = threading.local()
+_all_workers: list[IsolatedWorker] = []  # of this process, to stop them when a cluster closes
+
+
+def _stop_isolated_workers() -> None:
+    while _all_workers:
+        _all_workers.pop().stop()
 
 
 def _dask_draw(work: Work, key: SampleKey) -> Any:
@@ -443,6 +445,7 @@ def _dask_run(work: Work, task: Task, sample: Any, timeout: float | None) -> Rec
     if worker is None or not worker.work == work:
         worker = IsolatedWorker(work, timeout)
         _thread_workers.worker = worker
+        _all_workers.append(worker)
     worker.timeout = timeout
     return worker.run(task, sample)
 
@@ -533,6 +536,11 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         if self._client is not None:
+            if self._cluster is not None:  # our own workers: stop their runs' processes first
+                try:
+                    self._client.run(_stop_isolated_workers)
+                except Exception:  # a worker already gone has nothing left to stop
+                    pass
             self._client.close()
             self._client = None
         if self._cluster is not None:

@@ -8,6 +8,7 @@ the grid.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import traceback
@@ -35,6 +36,7 @@ __all__ = [
     "default_suite",
     "draw",
     "failed_record",
+    "portable_dataset",
     "prepare",
     "resolve_dataset",
     "resolve_params",
@@ -264,6 +266,20 @@ def resolve_dataset(dataset: str | Dataset) -> Dataset:
     return get_dataset(dataset) if isinstance(dataset, str) else dataset
 
 
+def _sampler_left_behind(n, rng):
+    raise RuntimeError("this copy of the dataset carries its truth and channel, not its sampler: "
+                       "the sample is drawn where the dataset was built")
+
+
+def portable_dataset(dataset: Dataset) -> Dataset:
+    """What a run needs of ``dataset`` (truth, tags, noisy channel), picklable and light: the
+    samplers, which may hold a trained network and are local functions, are left behind."""
+    channel = dataset.channel
+    if channel is not None:
+        channel = dataclasses.replace(channel, sampler=_sampler_left_behind)
+    return dataclasses.replace(dataset, sampler=_sampler_left_behind, channel=channel)
+
+
 def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: int, reason: str,
                   suite: str | None = None) -> Record:
     """The record of a run that could not finish (timed out, its process died), with the truth."""
@@ -444,7 +460,9 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
                                          truth=None, seconds=0.0, status="skipped", error=reason)
                 continue
             key = SampleKey(job.dataset, job.n, job.seed, estimator.quantity)
-            tasks.append(Task(index, estimator, key, job.suite))
+            # Outside this process a run gets the dataset's truth and channel, not the dataset.
+            travelling = None if isinstance(runner, InlineExecutor) else portable_dataset(dataset)
+            tasks.append(Task(index, estimator, key, job.suite, travelling))
         if store is not None and rerun_failed:
             store.forget_failed(keys[task.index] for task in tasks)
 
