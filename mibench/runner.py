@@ -466,19 +466,18 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
         if store is not None and rerun_failed:
             store.forget_failed(keys[task.index] for task in tasks)
 
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(jobs), initial=len(records), unit="run", leave=False,
-                       dynamic_ncols=True)
-
         # New records are stored the moment they exist; the callback sees them in grid order
         # when they are made in grid order (inline), else as they come.
         # (Skipped runs are new records too, made here: store and report them like the others.)
         fresh = sorted(set(range(len(jobs))) - set(records) | {
             i for i, r in records.items()
             if r.status == "skipped" and (store is None or keys[i] not in store)})
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(jobs), initial=len(jobs) - len(fresh), unit="run", leave=False,
+                       dynamic_ncols=True)
         in_order = isinstance(runner, InlineExecutor)
         announced = 0
 
