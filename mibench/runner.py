@@ -4,6 +4,11 @@ Records are the only thing the runner produces. A run that raises becomes a reco
 ``failed`` and the error text; the rest of the grid goes on, and every finished record can be
 handed to a callback as it arrives, so nothing is lost when a later run fails or the user stops
 the grid.
+
+Where the runs are done is an executor's business (:mod:`mibench.executors`: inline, serial,
+local processes, Dask); with ``out=DIR`` the records go to a result store
+(:mod:`mibench.store`) as they finish, and a run already stored is not done again. A grid can
+also come from a TOML file (:mod:`mibench.grid`, :func:`run_grid`).
 """
 
 from __future__ import annotations
