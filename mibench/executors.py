@@ -572,6 +572,9 @@ def make_executor(name: str = "serial", *, jobs: int = 1, timeout: float | None 
     if name == "serial" and jobs > 1:
         name = "processes"
     if name == "inline":
+        if jobs > 1:
+            raise InputError("the inline executor does one run at a time; drop --jobs or choose "
+                             "processes or dask")
         if timeout is not None:
             raise InputError("the inline executor cannot enforce a timeout; use serial or processes")
         return InlineExecutor()

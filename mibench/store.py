@@ -85,6 +85,7 @@ class ResultStore:
         self.path = self.directory / RECORDS_FILENAME
         self._records: dict[RunKey, Record] = {}
         self._fd: int | None = None
+        self._lock = _lock_directory(self.directory)
         self._load()
 
     def _load(self) -> None:
@@ -171,7 +172,7 @@ class ResultStore:
         return len(drop)
 
     def _rewrite(self, records: Iterable[Record]) -> None:
-        self.close()
+        self._close_file()
         temporary = self.path.with_name(self.path.name + ".tmp")
         with open(temporary, "wb") as handle:
             for record in records:
@@ -181,16 +182,43 @@ class ResultStore:
         os.replace(temporary, self.path)
         _fsync_directory(self.directory)
 
-    def close(self) -> None:
+    def _close_file(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def close(self) -> None:
+        """Close the file and let another mibench process use the store."""
+        self._close_file()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _lock_directory(directory: Path):
+    """An exclusive lock on the store, held until the returned file is closed, so that two
+    mibench processes never write one store at the same time (each would run what the other
+    is running). None where file locks do not exist (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    handle = open(directory / ".lock", "a")  # held open for the store's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise InputError(
+            f"another mibench process is running into {directory}; wait for it to finish, or "
+            "give another --out"
+        ) from None
+    return handle
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -134,6 +134,8 @@ def test_make_executor_choices_and_errors():
     assert isinstance(make_executor("inline"), InlineExecutor)
     with pytest.raises(ValueError, match="unknown executor 'threads'"):
         make_executor("threads")
+    with pytest.raises(ValueError, match="inline executor does one run at a time"):
+        make_executor("inline", jobs=2)
     with pytest.raises(ValueError, match="cannot enforce a timeout"):
         make_executor("inline", timeout=3)
     with pytest.raises(ValueError, match="timeout must be a positive number"):

@@ -88,3 +88,11 @@ def test_out_must_be_a_directory(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         ResultStore(tmp_path / "file")
+
+
+def test_two_processes_cannot_write_one_store_at_once(tmp_path):
+    first = ResultStore(tmp_path)
+    with pytest.raises(ValueError, match="another mibench process is running into"):
+        ResultStore(tmp_path)
+    first.close()
+    ResultStore(tmp_path).close()  # free again once the first is closed
