@@ -1,6 +1,7 @@
 """`mibench run --grid ... --out DIR`: the grid file, the store, and the options' errors."""
 
 import json
+import os
 
 import pytest
 
@@ -35,6 +36,11 @@ def test_a_grid_runs_into_a_store_and_a_second_run_only_reads_it(tmp_path, capsy
     assert second == first
     assert json.loads((out / "provenance.json").read_text())["sessions"][0]["grid"]["name"] == (
         "cli-test")
+    # The report's header says where the records come from.
+    assert main(["report", str(out)]) == 0
+    header = (out / "leaderboard.md").read_text().split("\n\n")[1]
+    assert "software: mibench" in header and "grid: cli-test" in header
+    assert f"{os.cpu_count()} cores" in header
 
 
 @pytest.mark.parametrize(
