@@ -12,12 +12,13 @@ estimator of the group runs on it.
 - :class:`DaskExecutor` runs the tasks on a Dask cluster: a ``LocalCluster`` or a running
   scheduler (``--address``).
 
-Isolation: apart from the inline executor, every estimator runs in a worker process of its own
-(:class:`IsolatedWorker`) that the parent watches. A run that outlives its timeout has its process
-killed; a process that dies (``os._exit``, a segfault in compiled code, the out-of-memory killer)
-takes only its current run with it: that run becomes a ``failed`` record with the reason, a fresh
-process is started, and the rest of the grid goes on. Under Dask the same isolated process lives
-inside each Dask worker, so a Dask worker never dies of an estimator.
+Isolation: apart from the inline executor, every run happens in a worker process
+(:class:`IsolatedWorker`, one run at a time) that the parent watches. A run that outlives its
+timeout has its process killed; a process that dies (``os._exit``, a segfault in compiled code,
+the out-of-memory killer) takes only its current run with it: that run becomes a ``failed``
+record with the reason, a fresh process is started, and the rest of the grid goes on. Under Dask
+the same isolated process lives inside each Dask worker, so a Dask worker never dies of an
+estimator.
 """
 
 from __future__ import annotations
@@ -203,8 +204,9 @@ class RecordWork:
 
 def _context() -> multiprocessing.context.BaseContext:
     # forkserver forks each new worker from a server that imported mibench once, so restarting a
-    # worker after a death costs milliseconds; and, unlike plain fork, it never copies the
-    # parent's threads or locks (Dask, torch). Spawn where forkserver does not exist.
+    # worker after a death costs some 30 ms, not a fresh interpreter's seconds; and, unlike
+    # plain fork, it never copies the parent's threads or locks (Dask, torch). Spawn where
+    # forkserver does not exist.
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["mibench.runner"])
