@@ -44,10 +44,15 @@ def _build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run estimators on datasets and compare with the true MI",
-        description="Run an estimator on every dataset of the built-in suite (or those named) "
-        "and print its estimate beside the true MI.",
+        description="Run estimators on every dataset of the built-in suite (or those named, or "
+        "a grid file's) and print each estimate beside the true MI. With --out DIR every "
+        "record is stored the moment it is finished, and the same command run again does only "
+        "what is missing.",
     )
-    run.add_argument("--estimator", "-e", action="append", required=True, metavar="NAME",
+    run.add_argument("--grid", type=Path, metavar="FILE",
+                     help="a TOML grid file (estimators, datasets, sizes, seeds; see "
+                     "docs/grid.md), instead of --estimator/--dataset/--n/--seed/--param")
+    run.add_argument("--estimator", "-e", action="append", metavar="NAME",
                      help="estimator name (repeatable); `mibench list estimators` shows them")
     run.add_argument("--dataset", "-d", action="append", metavar="NAME",
                      help="dataset name (repeatable); default: the built-in suite")
@@ -65,9 +70,24 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--unit", choices=["nats", "bits"], default="nats")
     run.add_argument("--format", choices=["table", "json", "csv"], default="table")
     run.add_argument("--out", type=Path, metavar="DIR",
-                     help="append every record, as it finishes, to DIR/records.jsonl")
-    run.add_argument("--workers", type=int, default=1,
-                     help="processes running the grid in parallel (default 1)")
+                     help="result store: every record is appended to DIR/records.jsonl as it "
+                     "finishes; runs already there are not run again")
+    run.add_argument("--rerun-failed", action="store_true",
+                     help="with --out: run again the runs stored as failed")
+    run.add_argument("--executor", choices=["serial", "processes", "dask", "inline"],
+                     default=None,
+                     help="serial: one run at a time in a worker process (the default); "
+                     "processes: --jobs worker processes; dask: a Dask LocalCluster of --jobs "
+                     "workers, or the scheduler at --address; inline: in this process, without "
+                     "isolation or timeout (for debugging)")
+    run.add_argument("--jobs", "-j", "--workers", dest="jobs", type=int, default=1, metavar="N",
+                     help="runs side by side (default 1); more than 1 means --executor processes "
+                     "unless another is named")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="the longest a run may take; a longer run is killed and recorded as "
+                     "failed (default: no limit)")
+    run.add_argument("--address", metavar="tcp://HOST:PORT",
+                     help="the Dask scheduler to run on (implies --executor dask)")
 
     experiment = commands.add_parser("experiment", help="run one of the talk's experiments")
     experiment.add_argument("name", help="experiment name; `mibench list experiments`")
@@ -155,37 +175,53 @@ def _list(args) -> int:
 
 def _run(args) -> int:
     import mibench
-    from mibench.records_io import RECORDS_FILENAME, append_record
+    from mibench.records_io import RECORDS_FILENAME
     from mibench.tables import records_csv, records_json, records_summary, records_table
     from mibench.validation import InputError
 
-    if sum(bool(choice) for choice in (args.dataset, args.tag, args.suite)) > 1:
-        raise InputError("give at most one of --dataset, --tag and --suite")
-    datasets = args.dataset or (mibench.list_datasets(args.tag) if args.tag else None)
-    if args.tag and not datasets:
-        raise InputError(f"no dataset has the tag {args.tag!r}")
-    params = dict(args.param or [])
 
-    on_record = None
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        records_path = args.out / RECORDS_FILENAME
-
-        def on_record(record):
-            append_record(record, records_path)
-
-    started = time.perf_counter()
-    records = mibench.run(
-        args.estimator,
-        datasets,
-        n=args.n or [5000],
-        seeds=args.seed or [0],
-        params=params,
-        suite=args.suite,
-        workers=args.workers,
+    if args.rerun_failed and args.out is None:
+        raise InputError("--rerun-failed needs --out DIR (the store whose failed runs to redo)")
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    executor = args.executor or ("dask" if args.address else
+                                 "processes" if args.jobs > 1 else "serial")
+    options = dict(
+        workers=args.jobs,
+        executor=executor,
+        timeout=args.timeout,
+        address=args.address,
+        out=args.out,
+        rerun_failed=args.rerun_failed,
         progress=sys.stderr.isatty(),
-        on_record=on_record,
     )
+    started = time.perf_counter()
+    if args.grid is not None:
+        given = [f"--{name}" for name in ("estimator", "dataset", "suite", "tag", "n", "seed",
+                                          "param") if getattr(args, name)]
+        if given:
+            raise InputError(f"--grid names the estimators, datasets, sizes and seeds; "
+                             f"drop {', '.join(given)} (or edit the grid file)")
+        from mibench.runner import run_grid
+
+        records = run_grid(args.grid, **options)
+    else:
+        if not args.estimator:
+            raise InputError("name at least one --estimator (or give a --grid file)")
+        if sum(bool(choice) for choice in (args.dataset, args.tag, args.suite)) > 1:
+            raise InputError("give at most one of --dataset, --tag and --suite")
+        datasets = args.dataset or (mibench.list_datasets(args.tag) if args.tag else None)
+        if args.tag and not datasets:
+            raise InputError(f"no dataset has the tag {args.tag!r}")
+        records = mibench.run(
+            args.estimator,
+            datasets,
+            n=args.n or [5000],
+            seeds=args.seed or [0],
+            params=dict(args.param or []),
+            suite=args.suite,
+            **options,
+        )
     elapsed = time.perf_counter() - started
     if args.format == "json":
         print(records_json(records, args.unit))
@@ -197,8 +233,8 @@ def _run(args) -> int:
         print(records_summary(records, args.unit))
         print(f"total time {elapsed:.1f} s (sampling and estimation)")
         if args.out is not None:
-            print(f"records appended to {args.out / RECORDS_FILENAME}")
-    return 0 if all(record.ok for record in records) else 1
+            print(f"records stored in {args.out / RECORDS_FILENAME}")
+    return 1 if any(record.status == "failed" for record in records) else 0
 
 
 def _experiment(args) -> int:

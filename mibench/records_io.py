@@ -40,6 +40,14 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def append_record(record: Record, path: str | Path) -> None:
     """Append one record to a JSON-lines file (created if missing)."""
     with open(path, "a", encoding="utf-8") as handle:
@@ -69,7 +77,13 @@ def load_records(path: str | Path) -> list[Record]:
         raise InputError(f"no such file or directory: {path}")
     records = []
     for file in files:
-        for line_number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        text = file.read_text(encoding="utf-8", errors="replace")
+        lines = text.splitlines()
+        if text and not text.endswith("\n") and not _parses(lines[-1]):
+            # A run killed mid-write leaves a torn last line; `mibench run` cuts it off when it
+            # resumes. Reading must not fail on it meanwhile.
+            lines.pop()
+        for line_number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mibench.interface import Record
+from mibench.provenance import environment_lines
 from mibench.scoring import (
     SOLVED_RATIO,
     Cell,
@@ -476,6 +477,7 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
     output_dir.mkdir(parents=True, exist_ok=True)
     rows = leaderboard(records)
     header, others = provenance_lines(records), other_suite_lines(records)
+    header += environment_lines(output_dir)  # from the store's provenance.json, if any
     heatmap = plot_heatmap(records, output_dir / "heatmap.png")
     markdown = output_dir / "leaderboard.md"
     markdown.write_text(leaderboard_markdown(rows, header, others), encoding="utf-8")

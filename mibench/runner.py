@@ -4,27 +4,46 @@ Records are the only thing the runner produces. A run that raises becomes a reco
 ``failed`` and the error text; the rest of the grid goes on, and every finished record can be
 handed to a callback as it arrives, so nothing is lost when a later run fails or the user stops
 the grid.
+
+Where the runs are done is an executor's business (:mod:`mibench.executors`: inline, serial,
+local processes, Dask); with ``out=DIR`` the records go to a result store
+(:mod:`mibench.store`) as they finish, and a run already stored is not done again. A grid can
+also come from a TOML file (:mod:`mibench.grid`, :func:`run_grid`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mibench._version import __version__
 from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
 from mibench.estimators import get_estimator, get_estimator_class
+from mibench.executors import Executor, make_executor
+from mibench.grid import Grid
 from mibench.interface import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
+from mibench.store import run_key
 from mibench.suites import get_suite, suite_of
 from mibench.validation import InputError, check_integer
 
-__all__ = ["default_suite", "draw", "prepare", "resolve_params", "run", "run_one"]
+__all__ = [
+    "default_suite",
+    "draw",
+    "failed_record",
+    "portable_dataset",
+    "prepare",
+    "resolve_dataset",
+    "resolve_params",
+    "run",
+    "run_grid",
+    "run_one",
+]
 
 
 def default_suite() -> list[str]:
@@ -146,10 +165,6 @@ def run_one(
                    seconds=seconds, status="ok", error=None, extras=extras)
 
 
-def _run_job(job: _Job) -> Record:
-    return run_one(job.estimator, job.dataset, job.n, job.seed, suite=job.suite)
-
-
 def _as_list(value, kind) -> list:
     if isinstance(value, (str, Estimator, Dataset, int)):
         return [value]
@@ -246,6 +261,43 @@ def _resolve_datasets(datasets) -> list[str | Dataset]:
     return resolved
 
 
+def resolve_dataset(dataset: str | Dataset) -> Dataset:
+    """The Dataset of a registered name (built on first use), or the Dataset itself."""
+    return get_dataset(dataset) if isinstance(dataset, str) else dataset
+
+
+def _sampler_left_behind(n, rng):
+    raise RuntimeError("this copy of the dataset carries its truth and channel, not its sampler: "
+                       "the sample is drawn where the dataset was built")
+
+
+def portable_dataset(dataset: Dataset) -> Dataset:
+    """What a run needs of ``dataset`` (truth, tags, noisy channel), picklable and light: the
+    samplers, which may hold a trained network and are local functions, are left behind."""
+    channel = dataset.channel
+    if channel is not None:
+        channel = dataclasses.replace(channel, sampler=_sampler_left_behind)
+    return dataclasses.replace(dataset, sampler=_sampler_left_behind, channel=channel)
+
+
+def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: int, reason: str,
+                  suite: str | None = None) -> Record:
+    """The record of a run that could not finish (timed out, its process died), with the truth."""
+    dataset_name = dataset if isinstance(dataset, str) else dataset.name
+    truth, extras = None, {}
+    try:
+        built = resolve_dataset(dataset)
+        if built.truth_is_known:
+            truth = built.mutual_information
+            if built.mutual_information_stderr > 0:
+                extras["truth_stderr"] = built.mutual_information_stderr
+    except Exception:  # the dataset itself is the problem; the reason says so
+        pass
+    return _record(estimator, dataset_name, n, seed, suite_of(dataset_name, suite),
+                   estimate=None, truth=truth, seconds=0.0, status="failed", error=reason,
+                   extras=extras)
+
+
 def run(
     estimators: str | Estimator | Iterable[str | Estimator],
     datasets: str | Dataset | Iterable[str | Dataset] | None = None,
@@ -255,6 +307,11 @@ def run(
     *,
     suite: str | None = None,
     workers: int = 1,
+    executor: str | Executor | None = None,
+    timeout: float | None = None,
+    address: str | None = None,
+    out: str | Path | None = None,
+    rerun_failed: bool = False,
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
 ) -> list[Record]:
@@ -278,17 +335,33 @@ def run(
         datasets when none are given, and score the runs under it. By default each dataset's
         runs are scored under the first suite that holds it.
     workers : int, default 1
-        Processes running the grid in parallel; 1 runs it in this process.
+        Runs side by side (``--jobs``): more than 1 means the ``processes`` executor unless
+        ``executor`` says otherwise; for ``dask``, the workers of the local cluster.
+    executor : {"inline", "serial", "processes", "dask"} or Executor, optional
+        Where the runs are done (:mod:`mibench.executors`). Default: ``inline`` (this process)
+        for ``workers=1`` without a timeout, else ``processes``; ``dask`` with ``address``.
+    timeout : float, optional
+        Seconds a run may take; a run that takes longer is killed and recorded as failed.
+    address : str, optional
+        A Dask scheduler, ``tcp://HOST:PORT``.
+    out : str or Path, optional
+        A result store (:class:`mibench.store.ResultStore`): runs already stored there are
+        not run again, each new record is stored the moment it is finished, and the store's
+        provenance is recorded.
+    rerun_failed : bool, default False
+        With ``out``: run again the runs stored as failed.
     progress : bool, default False
         Show a progress bar on standard error.
     on_record : callable, optional
-        Called with each record as soon as it is finished (in grid order).
+        Called with each new record as soon as it is finished (in completion order; grid order
+        for the inline executor).
 
     Returns
     -------
     list of Record
-        In grid order: dataset, then n, then seed, then estimator. An estimator whose
-        quantity a dataset does not provide gets a ``skipped`` record there, with the reason.
+        In grid order: dataset, then n, then seed, then estimator; with ``out``, the runs found
+        in the store are included. An estimator whose quantity a dataset does not provide gets a
+        ``skipped`` record there, with the reason.
     """
     estimator_list = _resolve_estimators(estimators, params)
     if suite is not None:
@@ -298,7 +371,6 @@ def run(
     dataset_list = _resolve_datasets(datasets)
     sizes = [check_integer(size, "n", minimum=1) for size in _as_list(n, "sample sizes")]
     seed_list = [check_integer(seed, "seed", minimum=0) for seed in _as_list(seeds, "seeds")]
-    workers = check_integer(workers, "workers", minimum=1)
     jobs = [
         _Job(estimator, dataset, size, seed, suite)
         for dataset in dataset_list
@@ -306,49 +378,149 @@ def run(
         for seed in seed_list
         for estimator in estimator_list
     ]
+    described = {
+        "estimators": [{"name": e.name, "params": e.get_params()} for e in estimator_list],
+        "datasets": [d if isinstance(d, str) else d.name for d in dataset_list],
+        "n": sizes,
+        "seeds": seed_list,
+        "suite": suite,
+    }
+    return _run_jobs(jobs, described, workers=workers, executor=executor, timeout=timeout,
+                     address=address, out=out, rerun_failed=rerun_failed, progress=progress,
+                     on_record=on_record)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), unit="run", leave=False, dynamic_ncols=True)
+def run_grid(grid: Grid | str | Path, **options) -> list[Record]:
+    """Run a grid (:mod:`mibench.grid`, or the path of a TOML grid file).
 
-    records: list[Record] = []
+    ``options`` are those of :func:`run` from ``workers`` on (executor, timeout, out, ...).
+    """
+    from mibench.grid import load_grid
 
-    def finish(record: Record) -> None:
-        records.append(record)
-        if on_record is not None:
-            on_record(record)
-        if bar is not None:
-            bar.set_postfix_str(f"{record.estimator} on {record.dataset}", refresh=False)
-            bar.update(1)
+    if not isinstance(grid, Grid):
+        grid = load_grid(grid)
+    estimator_list = grid.build_estimators()
+    jobs = [
+        _Job(estimator, dataset, size, seed, grid.suite_of.get(dataset))
+        for dataset in grid.datasets
+        for size in grid.sizes
+        for seed in grid.seeds
+        for estimator in estimator_list
+    ]
+    return _run_jobs(jobs, grid.source, **options)
 
+
+def _choose_executor(executor, workers, timeout, address) -> tuple[Executor, bool]:
+    """The executor to use, and whether it was made here (and so is closed here)."""
+    if isinstance(executor, Executor):
+        return executor, False
+    if executor is None:
+        executor = "dask" if address else ("inline" if workers == 1 and timeout is None
+                                           else "processes")
+    return make_executor(executor, jobs=workers, timeout=timeout, address=address), True
+
+
+def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
+              executor: str | Executor | None = None, timeout: float | None = None,
+              address: str | None = None, out: str | Path | None = None,
+              rerun_failed: bool = False, progress: bool = False,
+              on_record: Callable[[Record], None] | None = None) -> list[Record]:
+    from mibench.executors import InlineExecutor, RecordWork, SampleKey, Task
+
+    workers = check_integer(workers, "workers", minimum=1)
+    runner, owned = _choose_executor(executor, workers, timeout, address)
     try:
-        if workers == 1 or len(jobs) <= 1:
-            for job in jobs:
-                finish(_run_job(job))
-        else:
-            _run_in_processes(jobs, workers, finish)
+        if not isinstance(runner, InlineExecutor) and any(
+                isinstance(job.dataset, Dataset) for job in jobs):
+            raise InputError(f"the {runner.name} executor needs datasets given by name "
+                             "(registered datasets); Dataset objects run with executor='inline'")
+        store = None
+        if out is not None:
+            from mibench.provenance import collect, record_provenance
+            from mibench.store import ResultStore
+
+            store = ResultStore(out)
+            record_provenance(out, collect(described, _describe(runner)))
+
+        records: dict[int, Record] = {}
+        tasks: list[Task] = []
+        keys = {}
+        for index, job in enumerate(jobs):
+            dataset = resolve_dataset(job.dataset)
+            configured, reason = prepare(job.estimator, dataset)
+            estimator = configured or job.estimator
+            if store is not None:
+                keys[index] = run_key(estimator, dataset.name, job.n, job.seed, __version__)
+                if store.is_done(keys[index], rerun_failed):
+                    records[index] = store.get(keys[index])
+                    continue
+            if configured is None:
+                records[index] = _record(job.estimator, dataset.name, job.n, job.seed,
+                                         suite_of(dataset.name, job.suite), estimate=None,
+                                         truth=None, seconds=0.0, status="skipped", error=reason)
+                continue
+            key = SampleKey(job.dataset, job.n, job.seed, estimator.quantity)
+            # Outside this process a run gets the dataset's truth and channel, not the dataset.
+            travelling = None if isinstance(runner, InlineExecutor) else portable_dataset(dataset)
+            tasks.append(Task(index, estimator, key, job.suite, travelling))
+        if store is not None and rerun_failed:
+            store.forget_failed(keys[task.index] for task in tasks)
+
+        # New records are stored the moment they exist; the callback sees them in grid order
+        # when they are made in grid order (inline), else as they come.
+        # (Skipped runs are new records too, made here: store and report them like the others.)
+        fresh = sorted(set(range(len(jobs))) - set(records) | {
+            i for i, r in records.items()
+            if r.status == "skipped" and (store is None or keys[i] not in store)})
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(jobs), initial=len(jobs) - len(fresh), unit="run", leave=False,
+                       dynamic_ncols=True)
+        in_order = isinstance(runner, InlineExecutor)
+        announced = 0
+
+        def announce(record: Record) -> None:
+            if on_record is not None:
+                on_record(record)
+            if bar is not None:
+                bar.set_postfix_str(f"{record.estimator} on {record.dataset}", refresh=False)
+                bar.update(1)
+
+        def finish(index: int, record: Record) -> None:
+            nonlocal announced
+            records[index] = record
+            if store is not None:
+                store.append(record)
+            if not in_order:
+                announce(record)
+                return
+            while announced < len(fresh) and fresh[announced] in records:
+                announce(records[fresh[announced]])
+                announced += 1
+
+        for index in fresh:
+            if index in records:  # skipped
+                finish(index, records[index])
+        try:
+            if tasks:
+                runner.map(tasks, RecordWork(), finish)
+        finally:
+            if bar is not None:
+                bar.close()
+            if store is not None:
+                store.close()
     finally:
-        if bar is not None:
-            bar.close()
-    return records
+        if owned:
+            runner.close()
+    return [records[index] for index in range(len(jobs))]
 
 
-def _run_in_processes(jobs: list[_Job], workers: int, finish: Callable[[Record], None]) -> None:
-    unpicklable = [job for job in jobs if isinstance(job.dataset, Dataset)]
-    if unpicklable:
-        raise InputError("workers > 1 needs datasets given by name (registered datasets)")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_job, job) for job in jobs]
-        for job, future in zip(jobs, futures):
-            try:
-                record = future.result()
-            except BrokenProcessPool as error:
-                # A worker died (out of memory, a crash in compiled code): record it, go on.
-                record = _record(
-                    job.estimator, str(job.dataset), job.n, job.seed, job.suite,
-                    estimate=None, truth=None, seconds=0.0, status="failed",
-                    error=f"the worker process died: {error}",
-                )
-            finish(record)
+def _describe(executor: Executor) -> str:
+    details = [executor.name]
+    for attribute in ("jobs", "timeout", "address"):
+        value = getattr(executor, attribute, None)
+        if value is not None:
+            details.append(f"{attribute}={value}")
+    return ", ".join(details)

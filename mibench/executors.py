@@ -1,0 +1,585 @@
+"""Executors: where the runs of a grid are carried out, and how one bad run is kept from others.
+
+Every executor takes the same list of :class:`Task` (one estimator on one sample) and hands each
+finished :class:`~mibench.interface.Record` to a callback as soon as it exists. Tasks that share a
+:class:`SampleKey` (dataset, n, seed, quantity) share one sample: it is drawn once and every
+estimator of the group runs on it.
+
+- :class:`InlineExecutor` runs everything in this process: no isolation, no timeout; for the
+  Python API, for debugging, and for datasets that cannot leave this process.
+- :class:`SerialExecutor` runs one task at a time in one worker process (the CLI default).
+- :class:`ProcessExecutor` runs ``jobs`` worker processes side by side (``--jobs N``).
+- :class:`DaskExecutor` runs the tasks on a Dask cluster: a ``LocalCluster`` or a running
+  scheduler (``--address``).
+
+Isolation: apart from the inline executor, every run happens in a worker process
+(:class:`IsolatedWorker`, one run at a time) that the parent watches. A run that outlives its
+timeout has its process killed; a process that dies (``os._exit``, a segfault in compiled code,
+the out-of-memory killer) takes only its current run with it: that run becomes a ``failed``
+record with the reason, a fresh process is started, and the rest of the grid goes on. Under Dask
+the same isolated process lives inside each Dask worker, so a Dask worker never dies of an
+estimator.
+"""
+
+from __future__ import annotations
+
+import abc
+import multiprocessing
+import queue
+import signal
+import threading
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any, Protocol
+
+from mibench.interface import Dataset, Estimator, Record
+from mibench.validation import InputError
+
+__all__ = [
+    "DaskExecutor",
+    "EXECUTORS",
+    "Executor",
+    "InlineExecutor",
+    "IsolatedWorker",
+    "ProcessExecutor",
+    "SampleKey",
+    "SerialExecutor",
+    "Task",
+    "Work",
+    "RecordWork",
+    "make_executor",
+]
+
+#: The names ``--executor`` accepts.
+EXECUTORS = ("serial", "processes", "dask", "inline")
+
+
+@dataclass(frozen=True)
+class SampleKey:
+    """What identifies one sample: every estimator of a grid on the same key shares it.
+
+    ``dataset`` is a registered name (or, for the inline executor only, a Dataset object);
+    ``quantity`` is what the sample is for (I(X;Y) pairs or clean activations for I(X;S+Z)).
+    """
+
+    dataset: str | Dataset
+    n: int
+    seed: int
+    quantity: str
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset if isinstance(self.dataset, str) else self.dataset.name
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run of the grid: ``estimator`` on the sample ``sample``, scored under ``suite``;
+    ``index`` is its grid position.
+
+    ``dataset``, when given, is what the run needs to know of the dataset (its truth, its noisy
+    channel) in a form that travels to a worker process, so the worker never has to build the
+    dataset itself (a network-layer dataset trains its network when built).
+    """
+
+    index: int
+    estimator: Estimator
+    sample: SampleKey
+    suite: str | None = None
+    dataset: Dataset | None = None
+
+
+class Work(Protocol):
+    """What a run does; the runner provides it, the executors only move it around.
+
+    It must be picklable by reference (a module-level class) for every executor but the inline
+    one, and compare equal to its own copies (a frozen dataclass does both).
+    """
+
+    def draw(self, key: SampleKey) -> Any:
+        """Draw the sample of ``key``; may raise."""
+
+    def run(self, task: Task, sample: Any) -> Record:
+        """Run ``task`` on ``sample``; never raises (a failure is a failed record)."""
+
+    def failed(self, task: Task, reason: str) -> Record:
+        """The failed record of a task that could not finish (timeout, a dead process, ...)."""
+
+
+OnRecord = Callable[[int, Record], None]
+
+
+def error_text(error: BaseException) -> str:
+    """One line naming the error, with the last frames where it is not a plain ValueError."""
+    text = f"{type(error).__name__}: {error}"
+    if not isinstance(error, ValueError):
+        text += "\n" + "".join(traceback.format_exception(error)[-3:]).rstrip()
+    return text
+
+
+def group_by_sample(tasks: Sequence[Task]) -> list[tuple[SampleKey, list[Task]]]:
+    """Tasks grouped by their sample key, groups in order of their first task."""
+    groups: dict[SampleKey, list[Task]] = defaultdict(list)
+    for task in tasks:
+        groups[task.sample].append(task)
+    return list(groups.items())
+
+
+class Executor(abc.ABC):
+    """Runs tasks; each finished record goes to ``on_record(task.index, record)`` exactly once.
+
+    Records arrive in completion order, which for the parallel executors is not grid order.
+    Executors are context managers: leaving the block stops their processes.
+    """
+
+    #: The name ``--executor`` knows it by.
+    name: str = ""
+
+    @abc.abstractmethod
+    def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
+        """Run every task and report every record; returns when all are reported."""
+
+    def close(self) -> None:
+        """Stop whatever processes or clusters the executor started (none by default)."""
+        return None
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class InlineExecutor(Executor):
+    """Everything in this process, one run after another: no timeout, no isolation."""
+
+    name = "inline"
+
+    def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
+        for key, group in group_by_sample(tasks):
+            try:
+                sample = work.draw(key)
+            except Exception as error:
+                reason = f"drawing the sample failed: {error_text(error)}"
+                for task in group:
+                    on_record(task.index, work.failed(task, reason))
+                continue
+            for task in group:
+                on_record(task.index, work.run(task, sample))
+
+
+@dataclass(frozen=True)
+class RecordWork:
+    """The work of a grid run: the runner's draw, run_one and failed records."""
+
+    def draw(self, key: SampleKey) -> Any:
+        from mibench.runner import draw, resolve_dataset
+
+        return draw(resolve_dataset(key.dataset), key.n, key.seed, key.quantity)
+
+    def run(self, task: Task, sample: Any) -> Record:
+        from mibench.runner import run_one
+
+        key = task.sample
+        dataset = task.dataset or key.dataset
+        return run_one(task.estimator, dataset, key.n, key.seed, sample=sample, suite=task.suite)
+
+    def failed(self, task: Task, reason: str) -> Record:
+        from mibench.runner import failed_record
+
+        key = task.sample
+        dataset = task.dataset or key.dataset
+        return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
+
+
+# --- the isolated worker process ---------------------------------------------------------------
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # forkserver forks each new worker from a server that imported mibench once, so restarting a
+    # worker after a death costs some 30 ms, not a fresh interpreter's seconds; and, unlike
+    # plain fork, it never copies the parent's threads or locks (Dask, torch). Spawn where
+    # forkserver does not exist.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["mibench.runner"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _child_main(connection, work: Work) -> None:
+    """The loop of an isolated worker process: run tasks on the samples sent, send records.
+
+    The last sample is kept, so the parent sends each sample once for all the runs on it.
+    """
+    # Ctrl-C is the parent's to handle: it stops the children itself, without failed records.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cached_key: SampleKey | None = None
+    cached_sample: Any = None
+    while True:
+        try:
+            task, sample = connection.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if sample is not None:
+            cached_key, cached_sample = task.sample, sample
+        if cached_key != task.sample:  # cannot happen: the parent tracks what was sent
+            connection.send(work.failed(task, "internal error: the sample was not sent"))
+            continue
+        connection.send(work.run(task, cached_sample))
+
+
+class _Lost(Exception):
+    """The worker process timed out or died; the message says which."""
+
+
+class IsolatedWorker:
+    """One worker process, run by the calling thread, restarted whenever it is lost.
+
+    Parameters
+    ----------
+    work : Work
+        What a run does (picklable by reference).
+    timeout : float, optional
+        Seconds one run may take before its process is killed; None for no limit.
+    """
+
+    def __init__(self, work: Work, timeout: float | None = None):
+        if multiprocessing.current_process().daemon:
+            raise RuntimeError(
+                "mibench runs every estimator in a child process, and this process is a daemon, "
+                "which may not have children. Start Dask workers with "
+                "DASK_DISTRIBUTED__WORKER__DAEMON=False."
+            )
+        self.work = work
+        self.timeout = timeout
+        self._process = None
+        self._connection = None
+        self._sent: SampleKey | None = None  # the sample the process holds
+
+    def _start(self) -> None:
+        context = _context()
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=_child_main, args=(child_end, self.work), daemon=True)
+        process.start()
+        child_end.close()
+        self._process, self._connection, self._sent = process, parent_end, None
+
+    def _call(self, message: tuple, timeout: float | None) -> tuple:
+        if self._process is None:
+            self._start()
+        process, connection = self._process, self._connection
+        try:
+            connection.send(message)
+            ready = wait([connection, process.sentinel], timeout)
+            if connection in ready:
+                return connection.recv()
+        except (EOFError, OSError):  # the pipe broke: the process died
+            ready = [process.sentinel]
+        if not ready:
+            self.stop()
+            raise _Lost(f"timed out after {timeout:g} s (the run's process was killed)")
+        try:
+            process.join(5)
+            code = process.exitcode
+        except ValueError:  # closed by stop() in another thread: the grid is stopping
+            code = None
+        self.stop()
+        if code is not None and code < 0:
+            try:
+                cause = f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                cause = f"killed by signal {-code}"
+        else:
+            cause = f"exit code {code}"
+        raise _Lost(f"the run's process died ({cause})")
+
+    def run_group(self, key: SampleKey, tasks: Sequence[Task], on_record: OnRecord,
+                  stopping: threading.Event | None = None) -> None:
+        """Draw the sample of ``key`` once, here, and run every task on it in the process.
+
+        Drawing is not timed: a network-layer dataset trains its network on first use (in the
+        parent, which has built every dataset of the grid already).
+        """
+        try:
+            sample = self.work.draw(key)
+        except Exception as error:  # a sample that cannot be drawn fails all its runs
+            problem = f"drawing the sample failed: {error_text(error)}"
+            for task in tasks:
+                on_record(task.index, self.work.failed(task, problem))
+            return
+        for task in tasks:
+            if stopping is not None and stopping.is_set():
+                return
+            on_record(task.index, self.run(task, sample))
+
+    def run(self, task: Task, sample: Any) -> Record:
+        """Run one task on ``sample`` in the worker process (sent only if it is new there)."""
+        fresh = self._sent != task.sample
+        try:
+            record = self._call((task, sample if fresh else None), self.timeout)
+        except _Lost as lost:
+            return self.work.failed(task, str(lost))
+        self._sent = task.sample
+        return record
+
+    def stop(self) -> None:
+        """Kill the worker process (if any); the next call starts a fresh one."""
+        process, connection = self._process, self._connection
+        self._process = self._connection = self._sent = None
+        if process is None:
+            return
+        try:
+            if process.is_alive():
+                process.kill()
+            process.join(5)
+            connection.close()
+            process.close()
+        except (ValueError, OSError):  # stopped meanwhile by another thread (a grid stopping)
+            pass
+
+
+# --- local processes ---------------------------------------------------------------------------
+
+
+class ProcessExecutor(Executor):
+    """``jobs`` isolated worker processes side by side; a per-run ``timeout`` in seconds.
+
+    One thread per worker takes whole sample groups (split when there are fewer groups than
+    workers), draws each sample and has the worker run the group's estimators on it; records
+    travel to the calling thread, which alone calls ``on_record`` (so a result store is written
+    from one thread only).
+    """
+
+    name = "processes"
+
+    def __init__(self, jobs: int = 2, timeout: float | None = None):
+        if not isinstance(jobs, int) or jobs < 1:
+            raise InputError(f"jobs must be a positive integer, got {jobs!r}")
+        self.jobs = jobs
+        self.timeout = _check_timeout(timeout)
+
+    def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
+        groups = group_by_sample(tasks)
+        # Fewer samples than workers (one dataset, many estimators): split the largest groups,
+        # so that every worker has runs to do; each part draws its sample once.
+        while len(groups) < self.jobs and any(len(group) > 1 for _, group in groups):
+            largest = max(range(len(groups)), key=lambda i: len(groups[i][1]))
+            key, group = groups[largest]
+            half = len(group) // 2
+            groups[largest:largest + 1] = [(key, group[:half]), (key, group[half:])]
+        pending: queue.SimpleQueue = queue.SimpleQueue()
+        for group in groups:
+            pending.put(group)
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        stopping = threading.Event()
+        workers = [IsolatedWorker(work, self.timeout) for _ in range(min(self.jobs, len(groups)))]
+
+        def serve(worker: IsolatedWorker) -> None:
+            try:
+                while not stopping.is_set():
+                    try:
+                        key, group = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    worker.run_group(key, group, lambda i, r: results.put((i, r)), stopping)
+            except BaseException as error:  # a bug here must surface in the calling thread
+                results.put((None, error))
+            finally:
+                worker.stop()
+
+        threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in range(len(tasks)):
+                while True:
+                    try:  # a bounded wait, so that Ctrl-C reaches this thread
+                        index, record = results.get(timeout=0.2)
+                        break
+                    except queue.Empty:
+                        continue
+                if index is None:
+                    raise record
+                on_record(index, record)
+        finally:
+            stopping.set()
+            for worker in workers:
+                worker.stop()
+            for thread in threads:
+                thread.join(10)
+
+
+class SerialExecutor(ProcessExecutor):
+    """One run at a time, in one isolated worker process; a per-run ``timeout`` in seconds."""
+
+    name = "serial"
+
+    def __init__(self, timeout: float | None = None):
+        super().__init__(jobs=1, timeout=timeout)
+
+
+# --- Dask --------------------------------------------------------------------------------------
+
+_thread_workers = threading.local()
+_all_workers: list[IsolatedWorker] = []  # of this process, to stop them when a cluster closes
+
+
+def _stop_isolated_workers() -> None:
+    while _all_workers:
+        _all_workers.pop().stop()
+
+
+def _dask_draw(work: Work, key: SampleKey) -> Any:
+    return work.draw(key)
+
+
+def _dask_run(work: Work, task: Task, sample: Any, timeout: float | None) -> Record:
+    # One isolated process per Dask worker thread, kept for the tasks that follow.
+    worker = getattr(_thread_workers, "worker", None)
+    if worker is None or not worker.work == work:
+        worker = IsolatedWorker(work, timeout)
+        _thread_workers.worker = worker
+        _all_workers.append(worker)
+    worker.timeout = timeout
+    return worker.run(task, sample)
+
+
+def _require_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(
+            "the Dask executor needs dask.distributed, which is not installed. Install it with "
+            "pip install \"mibench[dask]\" (or pip install \"dask[distributed]\")."
+        ) from None
+    return distributed
+
+
+class DaskExecutor(Executor):
+    """The tasks as Dask tasks: each sample drawn once as a task of its own, each run a task.
+
+    Parameters
+    ----------
+    address : str, optional
+        A running scheduler, ``tcp://HOST:PORT``. Without one a ``LocalCluster`` of ``jobs``
+        worker processes (one thread each) is started here and stopped by :meth:`close`.
+    jobs : int, default 2
+        Workers of the local cluster (ignored with ``address``).
+    timeout : float, optional
+        Seconds one run may take.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, jobs: int = 2, timeout: float | None = None):
+        _require_distributed()
+        if not isinstance(jobs, int) or jobs < 1:
+            raise InputError(f"jobs must be a positive integer, got {jobs!r}")
+        self.address = address
+        self.jobs = jobs
+        self.timeout = _check_timeout(timeout)
+        self._client = None
+        self._cluster = None
+
+    def client(self):
+        """The Dask client, connecting (or starting the local cluster) on first use."""
+        if self._client is None:
+            import dask
+            from distributed import Client, LocalCluster
+
+            if self.address is None:
+                # Workers must not be daemons: each one starts the isolated process of its runs.
+                with dask.config.set({"distributed.worker.daemon": False}):
+                    self._cluster = LocalCluster(
+                        n_workers=self.jobs, threads_per_worker=1, processes=True,
+                        dashboard_address=None,
+                    )
+                self._client = Client(self._cluster)
+            else:
+                self._client = Client(self.address)
+        return self._client
+
+    def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
+        from distributed import as_completed
+
+        client = self.client()
+        groups = group_by_sample(tasks)
+        samples, remaining, task_of = {}, Counter(), {}
+        futures = []
+        for key, group in groups:
+            samples[key] = client.submit(_dask_draw, work, key, pure=False)
+            remaining[key] = len(group)
+            for task in group:
+                future = client.submit(_dask_run, work, task, samples[key], self.timeout,
+                                       pure=False)
+                task_of[future.key] = task
+                futures.append(future)
+        try:
+            for future in as_completed(futures):
+                task = task_of[future.key]
+                try:
+                    record = future.result()
+                except Exception as error:  # the draw failed, or Dask lost the worker
+                    record = work.failed(task, f"the Dask task failed: {error_text(error)}")
+                on_record(task.index, record)
+                remaining[task.sample] -= 1
+                if remaining[task.sample] == 0:
+                    del samples[task.sample]  # releases the sample on the cluster
+        finally:
+            client.cancel(futures + list(samples.values()))
+
+    def close(self) -> None:
+        if self._client is not None:
+            if self._cluster is not None:  # our own workers: stop their runs' processes first
+                try:
+                    self._client.run(_stop_isolated_workers)
+                except Exception:  # a worker already gone has nothing left to stop
+                    pass
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+# --- choosing one ------------------------------------------------------------------------------
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def make_executor(name: str = "serial", *, jobs: int = 1, timeout: float | None = None,
+                  address: str | None = None) -> Executor:
+    """The executor called ``name`` (one of :data:`EXECUTORS`), configured.
+
+    ``serial`` with ``jobs > 1`` becomes ``processes``; ``address`` implies ``dask``.
+    """
+    if address is not None and name not in ("dask", "serial"):
+        raise InputError(f"--address is for the dask executor, not {name!r}")
+    if address is not None:
+        name = "dask"
+    if name == "serial" and jobs > 1:
+        name = "processes"
+    if name == "inline":
+        if jobs > 1:
+            raise InputError("the inline executor does one run at a time; drop --jobs or choose "
+                             "processes or dask")
+        if timeout is not None:
+            raise InputError("the inline executor cannot enforce a timeout; use serial or processes")
+        return InlineExecutor()
+    if name == "serial":
+        return SerialExecutor(timeout=timeout)
+    if name == "processes":
+        return ProcessExecutor(jobs=max(jobs, 1), timeout=timeout)
+    if name == "dask":
+        return DaskExecutor(address=address, jobs=max(jobs, 1), timeout=timeout)
+    raise InputError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -1,0 +1,111 @@
+"""Estimators that misbehave in every way a run can, for the executor tests.
+
+They live in a module of their own so that worker processes can import them by reference.
+Their class attribute ``name`` stands in for registration: they are not in mibench's registry,
+so no other test sees them.
+"""
+
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from mibench.executors import RecordWork
+from mibench.interface import Estimator
+
+
+class Correlation(Estimator):
+    """A well-behaved estimator: the Gaussian MI of the first columns' correlation, in nats."""
+
+    name = "test-correlation"
+
+    def __init__(self, *, shift: float = 0.0):
+        self.shift = shift
+
+    def _estimate(self, x, y):
+        rho = np.corrcoef(x[:, 0], y[:, 0])[0, 1]
+        return -0.5 * math.log1p(-rho**2) + self.shift
+
+
+class Raises(Estimator):
+    name = "test-raises"
+
+    def __init__(self):
+        pass
+
+    def _estimate(self, x, y):
+        raise RuntimeError("this estimator always fails")
+
+
+class ReturnsNaN(Estimator):
+    name = "test-returns-nan"
+
+    def __init__(self):
+        pass
+
+    def _estimate(self, x, y):
+        return math.nan
+
+
+class Sleeps(Estimator):
+    name = "test-sleeps"
+
+    def __init__(self, *, seconds: float = 60.0):
+        self.seconds = seconds
+
+    def _estimate(self, x, y):
+        time.sleep(self.seconds)
+        return 0.0
+
+
+class ExitsProcess(Estimator):
+    name = "test-exits-process"
+
+    def __init__(self):
+        pass
+
+    def _estimate(self, x, y):
+        os._exit(3)
+
+
+class Spins(Estimator):
+    """CPU-bound work of a set size (for the speed benchmarks)."""
+
+    name = "test-spins"
+
+    def __init__(self, *, rounds: int = 200):
+        self.rounds = rounds
+
+    def _estimate(self, x, y):
+        total = 0.0
+        for _ in range(self.rounds):
+            total += float(np.sort(x[:, 0] * y[:, 0]).sum())
+        return 0.1 + 0.0 * total
+
+
+@dataclass(frozen=True)
+class DrawLoggingWork(RecordWork):
+    """The runner's work, noting each sample drawn as one line in the file ``log``."""
+
+    log: str = ""
+
+    def draw(self, key):
+        with open(self.log, "a") as handle:
+            handle.write(f"{key.dataset_name} {key.n} {key.seed}\n")
+        return super().draw(key)
+
+
+class FailsUntilFileExists(Estimator):
+    """Fails while the file ``path`` does not exist; then the Gaussian MI of the correlation."""
+
+    name = "test-fails-until-file-exists"
+
+    def __init__(self, *, path: str = ""):
+        self.path = path
+
+    def _estimate(self, x, y):
+        if not os.path.exists(self.path):
+            raise RuntimeError(f"{self.path} does not exist yet")
+        return Correlation()._estimate(x, y)
