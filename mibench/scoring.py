@@ -93,7 +93,7 @@ class Cell:
     error : str or None
         The first failed (or skipped) run's error text.
     suite : str or None
-        The suite the runs are scored under.
+        The suite the (first) run was run under.
     """
 
     estimator: str
@@ -142,7 +142,7 @@ def record_suite(record) -> str | None:
 
 
 def aggregate(records: Iterable) -> list[Cell]:
-    """Combine the seeds of each (estimator, params, suite, dataset, n) into a :class:`Cell`.
+    """Combine the seeds of each (estimator, params, dataset, n) into a :class:`Cell`.
 
     Cells come in the order their first record appears, so a grid run in the registry's order
     (the Beyond-Normal task order) is reported in that order.
@@ -151,9 +151,9 @@ def aggregate(records: Iterable) -> list[Cell]:
     suites: dict[tuple, str | None] = {}
     for record in records:
         suite = record_suite(record)
-        key = (record.estimator, params_key(record.params), suite, record.dataset, record.n)
+        key = (record.estimator, params_key(record.params), record.dataset, record.n)
         groups.setdefault(key, []).append(record)
-        suites[key] = suite
+        suites.setdefault(key, suite)
     cells = []
     for key, runs in groups.items():
         ok = [r for r in runs if r.status == "ok"]
@@ -272,12 +272,35 @@ def _growth_per_decade(cells: Sequence[Cell]) -> float:
     return statistics.fmean(slopes) if slopes else math.nan
 
 
+def _scored_under(cell: Cell, selected: set[str]) -> list[str | None]:
+    """The suites a cell counts toward: every suite that was run (``selected``) and holds its
+    dataset, so a Beyond-Normal v1 task that v2 reuses counts toward v2 too when v2 was run;
+    its own suite where the dataset is not registered in this version."""
+    from mibench.datasets import dataset_tags
+    from mibench.suites import get_suite
+
+    try:
+        tags = dataset_tags(cell.dataset)
+    except ValueError:
+        return [cell.suite]
+    members = []
+    for suite in sorted(selected):
+        try:
+            if get_suite(suite).tag in tags:
+                members.append(suite)
+        except ValueError:  # a suite of another version of mibench
+            continue
+    return members or [cell.suite]
+
+
 def score_suites(records: Iterable) -> list[SuiteScore]:
     """Score every (estimator, params, n) on every suite it ran on: THE one scoring function.
 
     The CLI summary, ``mibench report`` and the asv accuracy tracks all call it, so the same
     records give the same numbers everywhere. Seeds are averaged first (:func:`aggregate`),
-    then each suite is scored its own way (:mod:`mibench.suites`); no score mixes suites.
+    then each suite is scored its own way (:mod:`mibench.suites`); no score mixes suites. A
+    dataset counts toward every suite that was run and holds it (the 13 Beyond-Normal v1 tasks
+    that v2 reuses count toward both when both were run), and toward no suite that was not.
 
     Returns
     -------
@@ -287,11 +310,14 @@ def score_suites(records: Iterable) -> list[SuiteScore]:
     """
     from mibench.suites import suite_names
 
+    records = list(records)
     cells = aggregate(records)
     order = {name: i for i, name in enumerate(suite_names())}
+    selected = {record_suite(record) for record in records} - {None}
     groups: dict[tuple, list[Cell]] = {}
     for cell in cells:
-        groups.setdefault((cell.estimator, params_key(cell.params), cell.suite, cell.n), []).append(cell)
+        for suite in _scored_under(cell, selected):
+            groups.setdefault((cell.estimator, params_key(cell.params), suite, cell.n), []).append(cell)
     configurations = list(dict.fromkeys((cell.estimator, params_key(cell.params)) for cell in cells))
     rank = {configuration: i for i, configuration in enumerate(configurations)}
 

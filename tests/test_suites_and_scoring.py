@@ -116,3 +116,16 @@ def test_the_cli_applies_a_bare_parameter_only_where_it_belongs(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [row["params"].get("k") for row in rows] == [5, None]
     assert {row["suite"] for row in rows} == {"beyond-normal-v1"}
+
+
+def test_a_task_shared_by_two_suites_counts_toward_each_suite_that_was_run():
+    shared = "1v1-additive-0.75"
+    assert suite_of(shared, "beyond-normal-v2") == "beyond-normal-v2"
+    new_in_v2 = "1v1-AI"
+    truth = mibench.get_dataset(new_in_v2).mutual_information
+    only_v1 = [record(shared, 0, 1 / 3, 1 / 3)]
+    assert [s.suite for s in score_suites(only_v1)] == ["beyond-normal-v1"]
+    both = only_v1 + [record(new_in_v2, 0, truth, truth, suite="beyond-normal-v2")]
+    scores = {s.suite: s for s in score_suites(both)}
+    assert (scores["beyond-normal-v1"].solved, scores["beyond-normal-v1"].scored) == (1, 1)
+    assert (scores["beyond-normal-v2"].solved, scores["beyond-normal-v2"].scored) == (2, 2)
