@@ -209,7 +209,7 @@ def test_a_diverging_run_becomes_a_failed_record():
         ({"test_fraction": 1.0}, "test_fraction must be a fraction"),
         ({"weight_averaging": 1.0}, r"weight_averaging must be in \[0, 1\)"),
         ({"test_fraction": 0.6, "validation_fraction": 0.5}, "must leave samples to train on"),
-        ({"device": "tpu"}, "device must be one of 'cpu', 'cuda'"),
+        ({"device": "tpu"}, r"device must be 'cpu', 'cuda' or 'cuda:N'"),
         ({"seed": -1}, "seed must be at least 0"),
     ],
 )
