@@ -121,7 +121,7 @@ NON_DEFAULT = dict(
     critic="concat", hidden=[16, 8], embedding_dim=7, batch_size=33, steps=11,
     learning_rate=0.5, weight_decay=0.25, weight_averaging=0.5, test_fraction=0.3,
     eval_batch_size=17, eval_every=3, early_stopping=False, patience=9,
-    validation_fraction=0.2, squash=False, standardize=False, seed=12, device="cpu",
+    validation_fraction=0.2, max_restarts=0, squash=False, standardize=False, seed=12, device="cpu",
     num_threads=None, ema_rate=0.5, tau=2.5,
 )  # fmt: skip
 
@@ -248,10 +248,27 @@ def test_same_seed_same_estimate_and_no_global_state_touched(small_sample):
 def test_a_diverging_run_raises_with_the_reason(small_sample, name, learning_rate, reason):
     x, y = small_sample
     estimator = mibench.get_estimator(
-        name, **dict(FAST, steps=300, learning_rate=learning_rate, weight_decay=0.0)
+        name,
+        **dict(FAST, steps=300, learning_rate=learning_rate, weight_decay=0.0, max_restarts=0),
     )
     with pytest.raises(TrainingDivergedError, match=reason):
         estimator.estimate(x, y)
+
+
+def test_a_divergence_restarts_with_a_smaller_step(small_sample):
+    x, y = small_sample
+    params = dict(FAST, steps=300, learning_rate=1.0, weight_decay=0.0)
+    # The run that diverges with max_restarts=0 above finishes after a restart, at a ten
+    # times smaller step, with the same estimate as a run started at that step.
+    result = mibench.get_estimator("dv", **params).estimate_with_extras(x, y)
+    restarts = result.extras["restarts"]
+    assert restarts >= 1 and result.extras["learning_rate"] == pytest.approx(10.0**-restarts)
+    direct = mibench.get_estimator("dv", **dict(params, learning_rate=10.0**-restarts))
+    assert result.value == direct.estimate(x, y)
+    # When no step helps, the error says how many restarts were tried.
+    hopeless = mibench.get_estimator("nwj", **dict(params, learning_rate=1e12, max_restarts=1))
+    with pytest.raises(TrainingDivergedError, match=r"after 1 restart\(s\)"):
+        hopeless.estimate(x, y)
 
 
 def test_a_diverging_run_becomes_a_failed_record():
@@ -276,6 +293,8 @@ def test_a_diverging_run_becomes_a_failed_record():
         ({"test_fraction": 0.6, "validation_fraction": 0.5}, "must leave samples to train on"),
         ({"device": "tpu"}, r"device must be 'cpu', 'cuda' or 'cuda:N'"),
         ({"seed": -1}, "seed must be at least 0"),
+        ({"max_restarts": -1}, "max_restarts must be at least 0"),
+        ({"squash": "yes"}, "squash must be one of True, False"),
     ],
 )
 def test_bad_parameters_fail_early_with_a_message(params, message):

@@ -67,6 +67,11 @@ _PARAMETERS_DOC = """
         Checks without improvement before early stopping ends training.
     validation_fraction : float, default 0.1
         Fraction of the samples used for early stopping (only when ``early_stopping``).
+    max_restarts : int, default 2
+        When training diverges (NaN or inf, or a training bound that runs away below zero, on
+        the training or validation part), start again from the same initial weights with a
+        learning rate ten times smaller, at most this many times; the extras report
+        ``restarts`` and the ``learning_rate`` used. 0 raises at the first divergence.
     squash : bool, default True
         Before standardizing, map every column through asinh((v - median) / s), s its
         interquartile range over 1.349, median and s from the training part: a strictly
@@ -145,6 +150,7 @@ class NeuralEstimator(Estimator):
         early_stopping: bool = True,
         patience: int = 4,
         validation_fraction: float = 0.1,
+        max_restarts: int = 2,
         squash: bool = True,
         standardize: bool = True,
         seed: int = 0,
@@ -173,6 +179,7 @@ class NeuralEstimator(Estimator):
                 f"test_fraction + validation_fraction must leave samples to train on, got "
                 f"{self.test_fraction} + {self.validation_fraction}"
             )
+        self.max_restarts = check_integer(max_restarts, "max_restarts", minimum=0)
         self.squash = check_choice(squash, "squash", (True, False))
         self.standardize = check_choice(standardize, "standardize", (True, False))
         self.seed = check_integer(seed, "seed", minimum=0)

@@ -27,6 +27,7 @@ is at most log(eval_batch_size).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,16 @@ _EVAL_SAMPLES = 4000
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The critic's training produced NaN or inf, or ran away; no estimate can be read off."""
+    """The critic's training produced NaN or inf, or ran away; no estimate can be read off.
+
+    ``restartable`` is True when training or validation data showed it, so that training may
+    start again with a smaller step; a non-finite bound on the test part is never a reason to
+    train again, since the test part must not influence the estimate's training.
+    """
+
+    def __init__(self, message: str, restartable: bool = True):
+        super().__init__(message)
+        self.restartable = restartable
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ class TrainingConfig:
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
+    max_restarts: int = 2
     tau: float = math.inf
     ema_rate: float = 0.01
 
@@ -239,11 +250,15 @@ def prepare_inputs(
     return values
 
 
-def _diverged(message: str, config: TrainingConfig) -> TrainingDivergedError:
+def _diverged(
+    message: str, config: TrainingConfig, restartable: bool = True
+) -> TrainingDivergedError:
     advice = f"try a smaller learning_rate (now {config.learning_rate:g})"
     if not (config.squash and config.standardize):
         advice += " or squash=True, standardize=True"
-    return TrainingDivergedError(f"{message}; no estimate can be read off this critic: {advice}")
+    return TrainingDivergedError(
+        f"{message}; no estimate can be read off this critic: {advice}", restartable
+    )
 
 
 def train_and_estimate(
@@ -267,18 +282,36 @@ def train_and_estimate(
         JSON-serialisable diagnostics: the sizes of the parts, the evaluation batch size, the
         steps run (and with early stopping the step whose weights were kept), the training
         curve (``curve``: lists ``step``, ``train``, ``test`` and with early stopping
-        ``validation``, bounds in nats), and for InfoNCE its ceiling log(eval batch size).
+        ``validation``, bounds in nats), the restarts after a divergence and the learning
+        rate of the run that gave the estimate, and for InfoNCE its ceiling
+        log(eval batch size).
 
     Raises
     ------
     TrainingDivergedError
         If the objective or a held-out bound becomes NaN or inf, or the training bound runs
-        away below zero.
+        away below zero, and ``config.max_restarts`` restarts, each with a learning rate ten
+        times smaller, did not help (a non-finite bound on the test part is not restarted).
     """
     if config.bound not in BOUNDS:
         raise ValueError(f"unknown bound {config.bound!r}; known bounds: {', '.join(BOUNDS)}")
     with torch_threads(config.num_threads):
-        return _train_and_estimate(x, y, config)
+        for restart in range(config.max_restarts + 1):
+            try:
+                estimate, extras = _train_and_estimate(x, y, config)
+            except TrainingDivergedError as error:
+                if not error.restartable or restart == config.max_restarts:
+                    if restart:
+                        error.args = (f"{error} (after {restart} restart(s), each with a ten "
+                                      "times smaller learning_rate)",)  # fmt: skip
+                    raise
+                # Same seed, so the same split, initial weights and batches: only the step
+                # changes.
+                config = dataclasses.replace(config, learning_rate=config.learning_rate / 10)
+                continue
+            extras.update(restarts=restart, learning_rate=config.learning_rate)
+            return estimate, extras
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
@@ -366,11 +399,15 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         curve.step.append(step)
         curve.train.append(train_mean)
         curve.test.append(test_value)
-        if not (math.isfinite(train_mean) and math.isfinite(test_value)):
+        if not math.isfinite(train_mean):
             raise _diverged(
-                f"training diverged by step {step}: the training bound is {train_mean} and "
-                f"the held-out bound {test_value}",
+                f"training diverged by step {step}: the training bound is {train_mean}", config
+            )
+        if not math.isfinite(test_value):
+            raise _diverged(
+                f"training diverged by step {step}: the held-out bound is {test_value}",
                 config,
+                restartable=False,
             )
         if train_mean < DIVERGED_BELOW:
             raise _diverged(
