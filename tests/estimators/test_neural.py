@@ -12,8 +12,9 @@ from scipy.special import logsumexp
 
 import mibench
 from mibench.estimators import get_estimator_class
-from mibench.estimators.neural import bounds
+from mibench.estimators.neural import bounds, training
 from mibench.estimators.neural.training import TrainingDivergedError, squash_tails
+from mibench.torch_threads import THREADS_VARIABLE, torch_threads
 
 NEURAL = ("mine", "dv", "nwj", "infonce", "smile")
 TRUTH_1V1 = 0.5 * math.log(1 / (1 - 0.75**2))  # 0.4133 nats
@@ -231,6 +232,25 @@ def test_same_seed_same_estimate_and_no_global_state_touched(small_sample):
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], numpy_state)  # noqa: NPY002
     assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize(("num_threads", "variable", "expected"), [(None, "1", 1), (2, "1", 2)])
+def test_the_thread_count_is_the_parameter_or_else_the_environment(
+    small_sample, monkeypatch, num_threads, variable, expected
+):
+    x, y = small_sample
+    seen = []
+    train = training._train_and_estimate
+
+    def spy(*args):
+        seen.append(torch.get_num_threads())
+        return train(*args)
+
+    monkeypatch.setattr(training, "_train_and_estimate", spy)
+    monkeypatch.setenv(THREADS_VARIABLE, variable)
+    with torch_threads(3):
+        mibench.estimate(x, y, "infonce", **dict(FAST, steps=25), num_threads=num_threads)
+        assert seen == [expected] and torch.get_num_threads() == 3
 
 
 # --- failures -------------------------------------------------------------------------------
