@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import abc
 import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -210,11 +211,37 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _child_main(connection, work: Work) -> None:
+def threads_per_worker(jobs: int) -> int | None:
+    """The threads each of ``jobs`` side-by-side worker processes may use: the process's cores
+    shared out (at least one), or None (no cap) for a single worker, which runs alone. A
+    ``MIBENCH_THREADS`` the user set wins, and is handed to the workers as it is (a forkserver
+    started earlier would not pass on a change to the environment)."""
+    from mibench.estimators._ksg_kernels import available_cores
+    from mibench.torch_threads import threads_from_environment
+
+    chosen = threads_from_environment()
+    if chosen is not None or jobs <= 1:
+        return chosen
+    return max(1, available_cores() // jobs)
+
+
+def _one_thread_unless_set() -> int:
+    from mibench.torch_threads import threads_from_environment
+
+    return threads_from_environment() or 1
+
+
+def _child_main(connection, work: Work, threads: int | None = None) -> None:
     """The loop of an isolated worker process: run tasks on the samples sent, send records.
 
     The last sample is kept, so the parent sends each sample once for all the runs on it.
+    ``threads`` caps the threads of every estimator in the process (``MIBENCH_THREADS``), so
+    that a parallel grid does not oversubscribe the cores.
     """
+    if threads is not None:
+        from mibench.torch_threads import THREADS_VARIABLE
+
+        os.environ[THREADS_VARIABLE] = str(threads)
     # Ctrl-C is the parent's to handle: it stops the children itself, without failed records.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cached_key: SampleKey | None = None
@@ -245,9 +272,11 @@ class IsolatedWorker:
         What a run does (picklable by reference).
     timeout : float, optional
         Seconds one run may take before its process is killed; None for no limit.
+    threads : int, optional
+        Threads each estimator in the process may use (:func:`threads_per_worker`).
     """
 
-    def __init__(self, work: Work, timeout: float | None = None):
+    def __init__(self, work: Work, timeout: float | None = None, threads: int | None = None):
         if multiprocessing.current_process().daemon:
             raise RuntimeError(
                 "mibench runs every estimator in a child process, and this process is a daemon, "
@@ -256,6 +285,7 @@ class IsolatedWorker:
             )
         self.work = work
         self.timeout = timeout
+        self.threads = threads
         self._process = None
         self._connection = None
         self._sent: SampleKey | None = None  # the sample the process holds
@@ -263,7 +293,9 @@ class IsolatedWorker:
     def _start(self) -> None:
         context = _context()
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=_child_main, args=(child_end, self.work), daemon=True)
+        process = context.Process(
+            target=_child_main, args=(child_end, self.work, self.threads), daemon=True
+        )
         process.start()
         child_end.close()
         self._process, self._connection, self._sent = process, parent_end, None
@@ -376,7 +408,9 @@ class ProcessExecutor(Executor):
             pending.put(group)
         results: queue.SimpleQueue = queue.SimpleQueue()
         stopping = threading.Event()
-        workers = [IsolatedWorker(work, self.timeout) for _ in range(min(self.jobs, len(groups)))]
+        threads = threads_per_worker(self.jobs)
+        workers = [IsolatedWorker(work, self.timeout, threads)
+                   for _ in range(min(self.jobs, len(groups)))]
 
         def serve(worker: IsolatedWorker) -> None:
             try:
@@ -441,7 +475,8 @@ def _dask_run(work: Work, task: Task, sample: Any, timeout: float | None) -> Rec
     # One isolated process per Dask worker thread, kept for the tasks that follow.
     worker = getattr(_thread_workers, "worker", None)
     if worker is None or not worker.work == work:
-        worker = IsolatedWorker(work, timeout)
+        # Dask runs one task per worker thread, and a cluster is shared: one thread per run.
+        worker = IsolatedWorker(work, timeout, threads=_one_thread_unless_set())
         _thread_workers.worker = worker
         _all_workers.append(worker)
     worker.timeout = timeout

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from mibench.networks._threads import one_torch_thread
 from mibench.pairwise import row_blocks
+from mibench.torch_threads import torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -122,7 +122,7 @@ def gaussian_mixture_log_density(points, centres, sigma: float) -> np.ndarray:
 
     # Centring changes no distance but keeps the Gram-matrix expansion accurate far from 0.
     shift = centres.mean(axis=0)
-    with one_torch_thread():
+    with torch_threads(1):
         sums = _log_kernel_sums(
             torch.from_numpy(points - shift), torch.from_numpy(centres - shift), sigma
         ).numpy()

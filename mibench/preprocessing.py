@@ -2,7 +2,8 @@
 
 The published Beyond-Normal protocol standardizes every coordinate of every sample before an
 estimator sees it (scikit-learn's ``preprocessing.scale``: zero mean, unit variance with
-``ddof=0``); the scale-dependent estimators (KSG, KDE, the neural critics) do the same inside.
+``ddof=0``); the scale-dependent estimators (KSG, KDE, the neural critics) do the same inside
+(the neural critics after squashing heavy tails with a monotone asinh, which keeps the MI).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ any other exception, a bug, with its traceback (exit code 1).
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 
@@ -17,6 +18,7 @@ __all__ = [
     "InputError",
     "as_sample_matrix",
     "check_choice",
+    "check_device",
     "check_integer",
     "check_paired_samples",
     "check_positive",
@@ -139,3 +141,38 @@ def check_workers(value, name: str = "workers") -> int | None:
             f"the process is given), got {value}"
         )
     return value
+
+
+def check_device(device) -> str:
+    """Return ``device`` if it names a torch device this machine has; raise otherwise.
+
+    Valid forms are ``"cpu"``, ``"cuda"`` (the current CUDA device) and ``"cuda:N"`` (device
+    number N). There is deliberately no ``"auto"``: the same parameters must give the same
+    number, and the device is one of the parameters a record keeps.
+
+    Raises
+    ------
+    InputError
+        If ``device`` is not one of those forms, or names a CUDA device that this machine (or
+        its torch) does not have.
+    """
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N' (N a number), got {device!r}")
+    if device == "cpu":
+        return device
+    try:
+        import torch  # only a CUDA request pays for importing torch here
+    except ImportError:
+        raise InputError(f"device={device!r} needs torch, which is not installed") from None
+    if not torch.cuda.is_available():
+        raise InputError(
+            f"device={device!r} was asked for, but torch {torch.__version__} finds no CUDA "
+            "device (torch.cuda.is_available() is False); use device='cpu'"
+        )
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise InputError(
+            f"device={device!r} was asked for, but torch finds only "
+            f"{torch.cuda.device_count()} CUDA device(s), numbered from 0"
+        )
+    return device

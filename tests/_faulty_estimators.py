@@ -109,3 +109,17 @@ class FailsUntilFileExists(Estimator):
         if not os.path.exists(self.path):
             raise RuntimeError(f"{self.path} does not exist yet")
         return Correlation()._estimate(x, y)
+
+
+class ReportsThreads(Estimator):
+    """Returns the thread cap its process was given (``MIBENCH_THREADS``), 0 where unset."""
+
+    name = "test-reports-threads"
+
+    def __init__(self):
+        pass
+
+    def _estimate(self, x, y):
+        from mibench.torch_threads import threads_from_environment
+
+        return float(threads_from_environment() or 0)

@@ -6,6 +6,7 @@ from _faulty_estimators import (
     DrawLoggingWork,
     ExitsProcess,
     Raises,
+    ReportsThreads,
     ReturnsNaN,
     Sleeps,
 )
@@ -157,3 +158,23 @@ def test_a_missing_dask_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_distributed)
     with pytest.raises(ValueError, match=r'pip install "mibench\[dask\]"'):
         make_executor("dask")
+
+
+def test_parallel_workers_share_the_cores_and_a_single_worker_runs_alone(monkeypatch):
+    """Inside a parallel grid each estimator is capped at its share of the cores (one on two
+    cores with two jobs); alone (serial) nothing is capped; a cap the user set is kept."""
+    from mibench.estimators._ksg_kernels import available_cores
+    from mibench.executors import threads_per_worker
+    from mibench.torch_threads import THREADS_VARIABLE
+
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    tasks = grid_tasks([ReportsThreads()], seeds=(0,))
+    with ProcessExecutor(jobs=2) as executor:
+        caps = {r.estimate for r in execute(executor, tasks)}
+    assert caps == {float(max(1, available_cores() // 2))}
+    with SerialExecutor() as executor:
+        assert {r.estimate for r in execute(executor, tasks)} == {0.0}
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    assert threads_per_worker(2) == 3
+    with ProcessExecutor(jobs=2) as executor:
+        assert {r.estimate for r in execute(executor, tasks)} == {3.0}

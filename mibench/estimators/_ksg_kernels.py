@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from mibench.torch_threads import threads_from_environment
+
 __all__ = [
-    "THREADS_VARIABLE",
     "available_cores",
     "brute_counts",
     "mixed_brute_counts",
@@ -36,9 +37,6 @@ __all__ = [
 _SCREEN = 32
 
 
-#: Environment variable holding the threads a process may use; the runner's parallel worker
-#: processes set it to 1 so that a grid of estimates does not oversubscribe the cores.
-THREADS_VARIABLE = "MIBENCH_THREADS"
 
 
 def available_cores() -> int:
@@ -51,18 +49,7 @@ def available_cores() -> int:
 
 def process_threads() -> int:
     """The threads this process is given: ``$MIBENCH_THREADS`` if set, else its cores."""
-    value = os.environ.get(THREADS_VARIABLE, "").strip()
-    if value:
-        try:
-            threads = int(value)
-        except ValueError:
-            threads = 0
-        if threads < 1:
-            from mibench.validation import InputError
-
-            raise InputError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
-        return threads
-    return available_cores()
+    return threads_from_environment() or available_cores()
 
 
 def resolve_workers(workers: int | None) -> int:

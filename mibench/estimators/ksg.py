@@ -30,7 +30,6 @@ Every algorithm computes the same counts, exactly:
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -42,6 +41,7 @@ from mibench.preprocessing import column_scale
 from mibench.validation import (
     InputError,
     check_choice,
+    check_device,
     check_integer,
     check_positive,
     check_workers,
@@ -214,12 +214,6 @@ def _tree_counts(x: np.ndarray, y: np.ndarray, k: int, variant: int, workers: in
     return counts_x, counts_y
 
 
-def _check_device(device: str) -> str:
-    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    return device
-
-
 def ksg_counts(
     x: np.ndarray,
     y: np.ndarray,
@@ -233,7 +227,7 @@ def ksg_counts(
     from mibench.estimators._ksg_kernels import brute_counts, resolve_workers
 
     check_choice(algorithm, "algorithm", ALGORITHMS)
-    _check_device(device)
+    check_device(device)
     workers = resolve_workers(workers)
     if algorithm == "auto":
         algorithm = choose_algorithm(x.shape[0], x.shape[1], y.shape[1], device)
@@ -335,11 +329,11 @@ class KSG(Estimator):
         self.seed = check_integer(seed, "seed", minimum=0)
         self.algorithm = check_choice(algorithm, "algorithm", ALGORITHMS)
         self.workers = check_workers(workers)
-        self.device = _check_device(device)
-        if self.device != "cpu" and self.algorithm not in ("auto", "torch"):
+        if device != "cpu" and self.algorithm not in ("auto", "torch"):
             raise InputError(
                 f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}"
             )
+        self.device = check_device(device)
 
     def min_samples(self) -> int:
         return self.k + 1

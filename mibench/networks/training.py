@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from mibench.networks._threads import one_torch_thread
 from mibench.networks.inputs import Inputs
 from mibench.networks.models import MLP, derive_seed
+from mibench.torch_threads import torch_threads
 from mibench.validation import InputError, check_integer, check_positive
 
 __all__ = ["LayerActivations", "TrainedNetwork", "log_spaced_epochs", "train"]
@@ -104,7 +104,7 @@ class TrainedNetwork:
         """
         model = self.model(epoch)
         generator = torch.Generator().manual_seed(derive_seed(seed, 2))
-        with torch.no_grad(), one_torch_thread():
+        with torch.no_grad(), torch_threads(1):
             clean, noisy = model.layers(torch.tensor(np.asarray(x), dtype=torch.float64), generator)
         return LayerActivations([s.numpy() for s in clean], [t.numpy() for t in noisy])
 
@@ -116,7 +116,7 @@ class TrainedNetwork:
         """Fraction of the training inputs classified correctly at ``epoch`` (noise from ``seed``)."""
         model = self.model(epoch)
         generator = torch.Generator().manual_seed(derive_seed(seed, 3))
-        with torch.no_grad(), one_torch_thread():
+        with torch.no_grad(), torch_threads(1):
             logits = model(torch.tensor(self.inputs.x), generator)
         return float((logits.argmax(dim=1).numpy() == self.inputs.labels).mean())
 
@@ -168,7 +168,9 @@ def train(
     model = MLP(
         inputs.dim, widths, inputs.n_classes, activation=activation, sigma=sigma, seed=seed
     )
-    with one_torch_thread():
+    # One thread: the networks are tiny, and on a busy machine (or in the runner's worker
+    # processes) idle OpenMP threads spinning for a core made a training step 20 times slower.
+    with torch_threads(1):
         history, snapshots = _fit(
             model, inputs, epochs, batch_size, learning_rate, checkpoints, seed
         )

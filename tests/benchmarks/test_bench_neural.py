@@ -14,6 +14,7 @@ and InfoNCE as a cross-entropy over the score matrix's rows; no divergence check
 averaging. ``extra_info`` holds the reference's times and the ratio of the fastest rounds.
 """
 
+import math
 import time
 
 import numpy as np
@@ -25,6 +26,7 @@ from torch import nn
 import mibench
 from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.training import Objective, average_weights, training_step
+from mibench.torch_threads import torch_threads
 
 DIM = 5  # a multinormal-dense-5-5 sized task
 
@@ -67,9 +69,7 @@ def _reference_step_factory(hidden, embedding_dim, x, y):
 def test_infonce_training_step_of_the_default_critic(benchmark):
     hidden, embedding_dim, batch_size, params = _defaults()
     x, y = _batch(batch_size)
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(params["num_threads"])
-    try:
+    with torch_threads(params["num_threads"]):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             critic = make_critic("separable", DIM, DIM, hidden, embedding_dim)
@@ -99,9 +99,14 @@ def test_infonce_training_step_of_the_default_critic(benchmark):
             run_reference()
             mibench_step()
         reference_times.clear()
+        # Before timing, the step must compute InfoNCE as the reference does: log K minus the
+        # cross-entropy of each row of the score matrix against its diagonal entry.
+        with torch.no_grad():
+            scores = critic(x, y)
+            expected = math.log(batch_size) - F.cross_entropy(scores, torch.arange(batch_size))
+        first = mibench_step()
+        assert float(first) == pytest.approx(float(expected), abs=1e-5)
         value = benchmark.pedantic(mibench_step, setup=run_reference, rounds=300, iterations=1)
-    finally:
-        torch.set_num_threads(previous_threads)
 
     assert value is not None and torch.isfinite(value)
     fastest = benchmark.stats.stats.min

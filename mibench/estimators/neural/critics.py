@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from mibench.validation import InputError
+
 __all__ = ["ConcatCritic", "SeparableCritic", "make_critic", "mlp"]
 
 
@@ -88,4 +90,4 @@ def make_critic(
         return SeparableCritic(dim_x, dim_y, hidden, embedding_dim)
     if kind == "concat":
         return ConcatCritic(dim_x, dim_y, hidden)
-    raise ValueError(f"critic must be 'separable' or 'concat', got {kind!r}")
+    raise InputError(f"critic must be 'separable' or 'concat', got {kind!r}")

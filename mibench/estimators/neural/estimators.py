@@ -8,6 +8,7 @@ asked for, so ``import mibench`` stays light.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from typing import ClassVar
@@ -17,12 +18,12 @@ import numpy as np
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
-from mibench.validation import check_choice, check_integer, check_positive
+from mibench.torch_threads import THREADS_VARIABLE
+from mibench.validation import InputError, check_choice, check_device, check_integer, check_positive
 
 __all__ = ["DV", "MINE", "NWJ", "InfoNCE", "NeuralEstimator", "SMILE"]
 
 _CRITICS = ("separable", "concat")
-_DEVICES = ("cpu", "cuda")
 
 _PARAMETERS_DOC = """
     Parameters
@@ -66,49 +67,48 @@ _PARAMETERS_DOC = """
         Checks without improvement before early stopping ends training.
     validation_fraction : float, default 0.1
         Fraction of the samples used for early stopping (only when ``early_stopping``).
+    max_restarts : int, default 2
+        When training diverges (NaN or inf, or a training bound that runs away below zero, on
+        the training or validation part), start again from the same initial weights with a
+        learning rate ten times smaller, at most this many times; the extras report
+        ``restarts`` and the ``learning_rate`` used. 0 raises at the first divergence.
+    squash : bool, default True
+        Before standardizing, map every column through asinh((v - median) / s), s its
+        interquartile range over 1.349, median and s from the training part: a strictly
+        increasing map, so the MI is unchanged. It pulls heavy tails (Student-t, Cauchy) in to
+        a logarithmic scale, so that held-out samples stay near the range the critic was
+        trained on; without it a critic extrapolates wildly on an extreme test point.
     standardize : bool, default True
         Centre and scale every column with the training part's mean and standard deviation.
     seed : int, default 0
         Seed of the split, the critic's initialisation, the batches and the evaluation
         partitions; the same seed gives the same estimate on the same device.
-    device : {"cpu", "cuda"}, default "cpu"
-        Where torch trains the critic; "cuda" needs a CUDA device.
+    device : {"cpu", "cuda", "cuda:N"}, default "cpu"
+        Where torch trains the critic; "cuda" and "cuda:N" need that CUDA device.
     num_threads : int or None, default 1
-        torch's CPU threads while training (restored afterwards); None keeps torch's setting.
-        The critics are small: one thread is as fast on an idle machine and several times
-        faster when other processes compete for the cores, where torch's extra threads
-        spin-wait.
-"""
+        torch's CPU threads while training (restored afterwards). None: the count in the
+        environment variable ``THREADS_VARIABLE`` where it is set (the runner's parallel
+        workers set it to 1), otherwise torch's own setting. The critics are small: one
+        thread is as fast on an idle machine and several times faster when other processes
+        compete for the cores, where torch's extra threads spin-wait.
+""".replace("THREADS_VARIABLE", THREADS_VARIABLE)
 
 
 def _check_fraction(value, name: str) -> float:
     value = check_positive(value, name)
     if not value < 1:
-        raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
+        raise InputError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}")
     return value
 
 
 def _check_hidden(value) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"hidden must be a sequence of layer widths, e.g. (64, 64), got {value!r}")
+        raise InputError(f"hidden must be a sequence of layer widths, e.g. (64, 64), got {value!r}")
     return tuple(check_integer(width, "each width in hidden", minimum=1) for width in value)
 
 
 def _check_optional_integer(value, name: str, minimum: int) -> int | None:
     return None if value is None else check_integer(value, name, minimum=minimum)
-
-
-def _check_device(device) -> str:
-    check_choice(device, "device", _DEVICES)
-    if device == "cuda":
-        import torch  # only a CUDA request pays for importing torch here
-
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device='cuda' was asked for, but torch {torch.__version__} finds no CUDA "
-                "device (torch.cuda.is_available() is False); use device='cpu'"
-            )
-    return device
 
 
 def _document(extra_parameters: str = ""):
@@ -124,9 +124,10 @@ def _document(extra_parameters: str = ""):
 class NeuralEstimator(Estimator):
     """Base of the variational-bound estimators: shared parameters, validation and training.
 
-    Subclasses set :attr:`bound`; those with an extra parameter (MINE's ``ema_rate``,
-    SMILE's ``tau``) spell out the full keyword-only signature, since the parameters an
-    estimator has are read off its ``__init__``.
+    Subclasses set :attr:`bound`; one with a parameter of its own (MINE's ``ema_rate``,
+    SMILE's ``tau``) declares just that one, ``__init__(self, *, own=default, **shared)``,
+    under :func:`_adds_parameters`, which gives it the full signature the parameters are read
+    from.
     """
 
     #: Which bound to train and read off (a name in ``training.BOUNDS``).
@@ -149,6 +150,8 @@ class NeuralEstimator(Estimator):
         early_stopping: bool = True,
         patience: int = 4,
         validation_fraction: float = 0.1,
+        max_restarts: int = 2,
+        squash: bool = True,
         standardize: bool = True,
         seed: int = 0,
         device: str = "cpu",
@@ -164,7 +167,7 @@ class NeuralEstimator(Estimator):
         self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
         self.weight_averaging = check_positive(weight_averaging, "weight_averaging", True)
         if not self.weight_averaging < 1:
-            raise ValueError(f"weight_averaging must be in [0, 1), got {weight_averaging!r}")
+            raise InputError(f"weight_averaging must be in [0, 1), got {weight_averaging!r}")
         self.test_fraction = _check_fraction(test_fraction, "test_fraction")
         self.eval_batch_size = _check_optional_integer(eval_batch_size, "eval_batch_size", 2)
         self.eval_every = check_integer(eval_every, "eval_every", minimum=1)
@@ -172,13 +175,15 @@ class NeuralEstimator(Estimator):
         self.patience = check_integer(patience, "patience", minimum=1)
         self.validation_fraction = _check_fraction(validation_fraction, "validation_fraction")
         if self.early_stopping and self.test_fraction + self.validation_fraction >= 1:
-            raise ValueError(
+            raise InputError(
                 f"test_fraction + validation_fraction must leave samples to train on, got "
                 f"{self.test_fraction} + {self.validation_fraction}"
             )
+        self.max_restarts = check_integer(max_restarts, "max_restarts", minimum=0)
+        self.squash = check_choice(squash, "squash", (True, False))
         self.standardize = check_choice(standardize, "standardize", (True, False))
         self.seed = check_integer(seed, "seed", minimum=0)
-        self.device = _check_device(device)
+        self.device = check_device(device)
         self.num_threads = _check_optional_integer(num_threads, "num_threads", 1)
 
     def _held_out_fractions(self) -> tuple[float, float]:
@@ -205,6 +210,24 @@ class NeuralEstimator(Estimator):
         config = TrainingConfig(bound=self.bound, **self.get_params())
         value, extras = train_and_estimate(x, y, config)
         return Estimate(value, extras)
+
+
+def _adds_parameters(init):
+    """Give ``__init__(self, *, own=default, **shared)`` of a :class:`NeuralEstimator`
+    subclass the signature ``(self, *, <the base's parameters>, own=default)``.
+
+    :meth:`Estimator.default_params` and :meth:`Estimator.get_params` read an estimator's
+    parameters off the signature of its ``__init__``; this spells out the shared ones there
+    without repeating them in the source.
+    """
+    base = inspect.signature(NeuralEstimator.__init__).parameters.values()
+    own = [
+        parameter
+        for parameter in inspect.signature(init).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    init.__signature__ = inspect.Signature([*base, *own])
+    return init
 
 
 @register("dv")
@@ -263,41 +286,12 @@ class MINE(NeuralEstimator):
 
     bound = "mine"
 
-    def __init__(
-        self,
-        *,
-        critic: str = "separable",
-        hidden: tuple[int, ...] = (64, 64),
-        embedding_dim: int = 32,
-        batch_size: int = 256,
-        steps: int = 3000,
-        learning_rate: float = 2e-3,
-        weight_decay: float = 1.0,
-        weight_averaging: float = 0.99,
-        test_fraction: float = 0.2,
-        eval_batch_size: int | None = None,
-        eval_every: int = 50,
-        early_stopping: bool = True,
-        patience: int = 4,
-        validation_fraction: float = 0.1,
-        standardize: bool = True,
-        seed: int = 0,
-        device: str = "cpu",
-        num_threads: int | None = 1,
-        ema_rate: float = 0.01,
-    ):
-        super().__init__(
-            critic=critic, hidden=hidden, embedding_dim=embedding_dim, batch_size=batch_size,
-            steps=steps, learning_rate=learning_rate, weight_decay=weight_decay,
-            weight_averaging=weight_averaging, test_fraction=test_fraction,
-            eval_batch_size=eval_batch_size, eval_every=eval_every,
-            early_stopping=early_stopping, patience=patience,
-            validation_fraction=validation_fraction, standardize=standardize, seed=seed,
-            device=device, num_threads=num_threads,
-        )  # fmt: skip
+    @_adds_parameters
+    def __init__(self, *, ema_rate: float = 0.01, **shared):
+        super().__init__(**shared)
         self.ema_rate = check_positive(ema_rate, "ema_rate")
         if self.ema_rate > 1:
-            raise ValueError(f"ema_rate must be in (0, 1], got {ema_rate!r}")
+            raise InputError(f"ema_rate must be in (0, 1], got {ema_rate!r}")
 
 
 @register("smile")
@@ -317,38 +311,9 @@ class SMILE(NeuralEstimator):
 
     bound = "smile"
 
-    def __init__(
-        self,
-        *,
-        critic: str = "separable",
-        hidden: tuple[int, ...] = (64, 64),
-        embedding_dim: int = 32,
-        batch_size: int = 256,
-        steps: int = 3000,
-        learning_rate: float = 2e-3,
-        weight_decay: float = 1.0,
-        weight_averaging: float = 0.99,
-        test_fraction: float = 0.2,
-        eval_batch_size: int | None = None,
-        eval_every: int = 50,
-        early_stopping: bool = True,
-        patience: int = 4,
-        validation_fraction: float = 0.1,
-        standardize: bool = True,
-        seed: int = 0,
-        device: str = "cpu",
-        num_threads: int | None = 1,
-        tau: float = 5.0,
-    ):
-        super().__init__(
-            critic=critic, hidden=hidden, embedding_dim=embedding_dim, batch_size=batch_size,
-            steps=steps, learning_rate=learning_rate, weight_decay=weight_decay,
-            weight_averaging=weight_averaging, test_fraction=test_fraction,
-            eval_batch_size=eval_batch_size, eval_every=eval_every,
-            early_stopping=early_stopping, patience=patience,
-            validation_fraction=validation_fraction, standardize=standardize, seed=seed,
-            device=device, num_threads=num_threads,
-        )  # fmt: skip
+    @_adds_parameters
+    def __init__(self, *, tau: float = 5.0, **shared):
+        super().__init__(**shared)
         if isinstance(tau, numbers.Real) and not isinstance(tau, bool) and tau == math.inf:
             self.tau = math.inf
         else:

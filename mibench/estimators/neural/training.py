@@ -3,7 +3,9 @@
 :func:`train_and_estimate` does, for any bound:
 
 1. split the samples into disjoint training, validation (with early stopping) and test parts;
-2. standardize every column with the mean and standard deviation of the training part;
+2. squash every column's tails with asinh around its median (a bijection, so the MI is
+   unchanged; :func:`squash_tails`), then standardize it with the mean and standard deviation
+   of the training part;
 3. train a critic with AdamW on minibatches drawn epoch by epoch from the training part,
    maximising the bound's training objective (the bound itself, except for MINE's
    bias-corrected gradient and SMILE's Jensen-Shannon critic training), while keeping an
@@ -24,18 +26,21 @@ is at most log(eval_batch_size).
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 
+from mibench import preprocessing
 from mibench.estimators.neural import bounds
 from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.splits import split_sizes
+from mibench.torch_threads import torch_threads
 
 __all__ = [
     "BOUNDS",
@@ -43,7 +48,9 @@ __all__ = [
     "TrainingConfig",
     "TrainingDivergedError",
     "average_weights",
+    "prepare_inputs",
     "read_out",
+    "squash_tails",
     "train_and_estimate",
     "training_step",
 ]
@@ -65,7 +72,16 @@ _EVAL_SAMPLES = 4000
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The critic's training produced NaN or inf, or ran away; no estimate can be read off."""
+    """The critic's training produced NaN or inf, or ran away; no estimate can be read off.
+
+    ``restartable`` is True when training or validation data showed it, so that training may
+    start again with a smaller step; a non-finite bound on the test part is never a reason to
+    train again, since the test part must not influence the estimate's training.
+    """
+
+    def __init__(self, message: str, restartable: bool = True):
+        super().__init__(message)
+        self.restartable = restartable
 
 
 @dataclass(frozen=True)
@@ -87,10 +103,12 @@ class TrainingConfig:
     early_stopping: bool = True
     patience: int = 4
     validation_fraction: float = 0.1
+    squash: bool = True
     standardize: bool = True
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = 1
+    max_restarts: int = 2
     tau: float = math.inf
     ema_rate: float = 0.01
 
@@ -196,29 +214,51 @@ def average_weights(pairs, decay: float, step: int) -> None:
             average.lerp_(weight, 1.0 - effective)
 
 
-def _standardize(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    scale = reference.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant column carries no information; leave it at 0
-    return (values - reference.mean(axis=0)) / scale
+def squash_tails(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """asinh((values - median) / s) column by column, median and s taken over ``reference``.
+
+    s is the interquartile range over 1.349, the standard deviation of a normal column, and
+    the standard deviation where the interquartile range is 0 (1 for a constant column). Each
+    column goes through a strictly increasing map, a bijection, so I(X; Y) is unchanged.
+
+    Why: the mean and standard deviation of a heavy-tailed column (Student-t, Cauchy) are set
+    by a few extreme samples, so standardizing with them crushes the bulk of the samples into
+    a sliver near 0 and leaves held-out points far beyond anything trained on, where a ReLU
+    critic extrapolates linearly: on student-identity-2-2-1 (0.43 nats) SMILE read 150 to 180
+    nats off such test pairs, and NWJ's e^f overflowed. The median and quartiles ignore the
+    tails, and asinh, linear near 0 and logarithmic beyond, brings every point within a few
+    units of the training range: a sample of a Cauchy column at 10^6 times its scale lands at
+    about 14.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    scale = stats.iqr(reference, axis=0, scale="normal")
+    degenerate = ~(scale > 0)
+    if degenerate.any():
+        scale[degenerate] = preprocessing.column_scale(reference[:, degenerate])
+    return np.arcsinh((values - np.median(reference, axis=0)) / scale)
 
 
-def _diverged(message: str, config: TrainingConfig) -> TrainingDivergedError:
+def prepare_inputs(
+    values: np.ndarray, reference_rows: np.ndarray, squash: bool, standardize: bool
+) -> np.ndarray:
+    """The columns the critic sees: squashed (:func:`squash_tails`), then standardized with
+    the mean and standard deviation of the rows ``reference_rows`` (the training part)."""
+    if squash:
+        values = squash_tails(values, values[reference_rows])
+    if standardize:
+        values = preprocessing.standardize(values, values[reference_rows])
+    return values
+
+
+def _diverged(
+    message: str, config: TrainingConfig, restartable: bool = True
+) -> TrainingDivergedError:
     advice = f"try a smaller learning_rate (now {config.learning_rate:g})"
-    if not config.standardize:
-        advice += " or standardize=True"
-    return TrainingDivergedError(f"{message}; no estimate can be read off this critic: {advice}")
-
-
-@contextlib.contextmanager
-def _intra_op_threads(count: int | None):
-    """Run torch's CPU kernels on ``count`` threads inside the block; None changes nothing."""
-    previous = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    if not (config.squash and config.standardize):
+        advice += " or squash=True, standardize=True"
+    return TrainingDivergedError(
+        f"{message}; no estimate can be read off this critic: {advice}", restartable
+    )
 
 
 def train_and_estimate(
@@ -242,18 +282,37 @@ def train_and_estimate(
         JSON-serialisable diagnostics: the sizes of the parts, the evaluation batch size, the
         steps run (and with early stopping the step whose weights were kept), the training
         curve (``curve``: lists ``step``, ``train``, ``test`` and with early stopping
-        ``validation``, bounds in nats), and for InfoNCE its ceiling log(eval batch size).
+        ``validation``, bounds in nats), the restarts after a divergence and the learning
+        rate of the run that gave the estimate, and for InfoNCE its ceiling
+        log(eval batch size).
 
     Raises
     ------
     TrainingDivergedError
         If the objective or a held-out bound becomes NaN or inf, or the training bound runs
-        away below zero.
+        away below zero, and ``config.max_restarts`` restarts, each with a learning rate ten
+        times smaller, did not help (a non-finite bound on the test part is not restarted).
     """
     if config.bound not in BOUNDS:
         raise ValueError(f"unknown bound {config.bound!r}; known bounds: {', '.join(BOUNDS)}")
-    with _intra_op_threads(config.num_threads):
-        return _train_and_estimate(x, y, config)
+    restart = 0
+    with torch_threads(config.num_threads):
+        while True:
+            try:
+                estimate, extras = _train_and_estimate(x, y, config)
+            except TrainingDivergedError as error:
+                if not error.restartable or restart == config.max_restarts:
+                    if restart:
+                        error.args = (f"{error} (after {restart} restart(s), each with a ten "
+                                      "times smaller learning_rate)",)  # fmt: skip
+                    raise
+                # The same seed gives the same split, initial weights and batches: only the
+                # step changes.
+                restart += 1
+                config = dataclasses.replace(config, learning_rate=config.learning_rate / 10)
+                continue
+            extras.update(restarts=restart, learning_rate=config.learning_rate)
+            return estimate, extras
 
 
 def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
@@ -270,9 +329,8 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
     train_idx = order[:n_train]
     validation_idx = order[n_train : n_train + n_validation]
     test_idx = order[n_train + n_validation :]
-    if config.standardize:
-        x = _standardize(x, x[train_idx])
-        y = _standardize(y, y[train_idx])
+    x = prepare_inputs(x, train_idx, config.squash, config.standardize)
+    y = prepare_inputs(y, train_idx, config.squash, config.standardize)
 
     device = torch.device(config.device)
 
@@ -342,11 +400,15 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         curve.step.append(step)
         curve.train.append(train_mean)
         curve.test.append(test_value)
-        if not (math.isfinite(train_mean) and math.isfinite(test_value)):
+        if not math.isfinite(train_mean):
             raise _diverged(
-                f"training diverged by step {step}: the training bound is {train_mean} and "
-                f"the held-out bound {test_value}",
+                f"training diverged by step {step}: the training bound is {train_mean}", config
+            )
+        if not math.isfinite(test_value):
+            raise _diverged(
+                f"training diverged by step {step}: the held-out bound is {test_value}",
                 config,
+                restartable=False,
             )
         if train_mean < DIVERGED_BELOW:
             raise _diverged(
