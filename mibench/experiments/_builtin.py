@@ -6,5 +6,6 @@ present.
 
 from mibench.experiments import (
     divergence,  # noqa: F401
+    piecewise_constant,  # noqa: F401
     staircase,  # noqa: F401
 )
