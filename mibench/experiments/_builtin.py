@@ -5,6 +5,7 @@ present.
 """
 
 from mibench.experiments import (
+    clustering,  # noqa: F401
     divergence,  # noqa: F401
     piecewise_constant,  # noqa: F401
     staircase,  # noqa: F401
