@@ -89,6 +89,8 @@ class ExperimentResult:
 Experiment = Callable[[Path, bool], ExperimentResult]
 _REGISTRY: dict[str, Experiment] = {}
 _CLAIMS: dict[str, str] = {}
+#: Former names, not registered: asking for one names its successor in the error.
+_RENAMED = {"computability": "divergence"}
 
 
 def register_experiment(name: str, claim: str = ""):
@@ -125,6 +127,8 @@ def get_experiment(name: str) -> Experiment:
     _load()
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+        if name in _RENAMED:
+            close = [_RENAMED[name]]
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(
             f"unknown experiment {name!r}.{hint} Valid experiments: {', '.join(sorted(_REGISTRY))}"
@@ -158,7 +162,7 @@ def run_experiment(name: str, output_dir: Path, quick: bool = False) -> Experime
 
 
 #: Experiment modules written on other branches: absent until they land.
-_OPTIONAL_MODULES = ("bijection", "information_plane")
+_OPTIONAL_MODULES = ("mibench.experiments.bijection", "mibench.experiments.information_plane")
 
 
 def _load() -> None:
@@ -166,9 +170,8 @@ def _load() -> None:
     from mibench.experiments import _builtin  # noqa: F401
 
     for module in _OPTIONAL_MODULES:
-        qualified = f"mibench.experiments.{module}"
         try:
-            importlib.import_module(qualified)
+            importlib.import_module(module)
         except ModuleNotFoundError as error:
-            if error.name != qualified:  # the module exists but one of its imports is missing
+            if error.name != module:  # the module exists but one of its imports is missing
                 raise

@@ -105,3 +105,26 @@ def test_unknown_experiment_is_a_clear_error(toy_registry, tmp_path, capsys):
     assert main(["experiment", "toy-hold", "--out", str(tmp_path / "x")]) == 2
     assert "Did you mean 'toy-holds'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_builtin_experiments_are_registered_with_claims():
+    names = experiments.list_experiments()
+    assert {"divergence", "piecewise-constant", "clustering", "staircase"} <= set(names)
+    assert "computability" not in names
+    for name in names:
+        assert experiments.experiment_claim(name)
+    with pytest.raises(ValueError, match="Did you mean 'divergence'"):
+        experiments.get_experiment("computability")
+
+
+def test_an_absent_optional_module_is_skipped_but_a_broken_one_is_not(monkeypatch, tmp_path):
+    monkeypatch.setattr(experiments, "_OPTIONAL_MODULES", ("mibench.experiments.not_there",))
+    experiments.list_experiments()  # no error: the module has simply not landed yet
+    package = tmp_path / "mibench_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "broken.py").write_text("import a_dependency_that_is_missing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(experiments, "_OPTIONAL_MODULES", ("mibench_probe.broken",))
+    with pytest.raises(ModuleNotFoundError, match="a_dependency_that_is_missing"):
+        experiments.list_experiments()
