@@ -35,6 +35,7 @@ from typing import Any
 from mibench.interface import Record
 
 __all__ = [
+    "TALK_ORDER",
     "ExperimentResult",
     "Verdict",
     "experiment_claim",
@@ -110,10 +111,18 @@ def register_experiment(name: str, claim: str = ""):
     return decorator
 
 
+#: The talk's order; other experiments follow alphabetically.
+TALK_ORDER = ("divergence", "piecewise-constant", "bijection", "information-plane", "clustering")
+
+
 def list_experiments() -> list[str]:
-    """The registered experiment names, sorted."""
+    """The registered experiment names: the talk's claims in its order, then the others."""
     _load()
-    return sorted(_REGISTRY)
+
+    def position(name: str) -> tuple[int, str]:
+        return (TALK_ORDER.index(name) if name in TALK_ORDER else len(TALK_ORDER), name)
+
+    return sorted(_REGISTRY, key=position)
 
 
 def experiment_claim(name: str) -> str:
