@@ -128,3 +128,14 @@ def test_an_absent_optional_module_is_skipped_but_a_broken_one_is_not(monkeypatc
     monkeypatch.setattr(experiments, "_OPTIONAL_MODULES", ("mibench_probe.broken",))
     with pytest.raises(ModuleNotFoundError, match="a_dependency_that_is_missing"):
         experiments.list_experiments()
+
+
+def test_single_experiment_json_output(toy_registry, tmp_path, capsys):
+    import json
+
+    assert main(["experiment", "toy-holds", "--out", str(tmp_path), "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    (verdict,) = printed["toy-holds"]["verdicts"]
+    assert verdict == {"name": "rise per decade [nats]", "value": 1.7, "prediction": ">= 1.5",
+                       "holds": True}
+    assert (tmp_path / "records.csv").exists() and (tmp_path / "toy.png").exists()
