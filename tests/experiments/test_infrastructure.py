@@ -104,7 +104,7 @@ def test_list_experiments_prints_each_claim(toy_registry, capsys):
 def test_unknown_experiment_is_a_clear_error(toy_registry, tmp_path, capsys):
     assert main(["experiment", "toy-hold", "--out", str(tmp_path / "x")]) == 2
     assert "Did you mean 'toy-holds'" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "x" / "records.csv").exists()
 
 
 def test_builtin_experiments_are_registered_with_claims():
