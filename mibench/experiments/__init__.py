@@ -34,10 +34,7 @@ from typing import Any
 
 from mibench.interface import Record
 
-try:  # main's InputError (bad user input: one line, exit 2); older trees only have ValueError
-    from mibench.validation import InputError as _UnknownName
-except ImportError:  # pragma: no cover - drop at the merge with a main that has InputError
-    _UnknownName = ValueError
+from mibench.validation import InputError
 
 __all__ = [
     "TALK_ORDER",
@@ -144,7 +141,7 @@ def get_experiment(name: str) -> Experiment:
         if name in _RENAMED:
             close = [_RENAMED[name]]
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise _UnknownName(
+        raise InputError(
             f"unknown experiment {name!r}.{hint} Valid experiments: {', '.join(sorted(_REGISTRY))}"
         )
     return _REGISTRY[name]
