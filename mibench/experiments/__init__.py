@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from mibench.interface import Record
-
 from mibench.validation import InputError
 
 __all__ = [
