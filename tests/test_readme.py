@@ -2,17 +2,21 @@
 
 The commands are read from the README's ```bash blocks (lines starting with ``mibench``, a
 comment after ``#`` dropped) and run in order through the CLI's entry point, in a scratch
-directory, so that a command that reads what an earlier one wrote (``mibench report``) finds it.
+directory holding a copy of the repository's grid files (the commands are written to be run
+from the repository's root), so that a command that reads what an earlier one wrote
+(``mibench report``) finds it.
 """
 
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
 
 from mibench.cli import main
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
 def readme_commands() -> list[str]:
@@ -31,7 +35,7 @@ def test_the_readme_shows_the_main_job_and_the_test_command():
     text = README.read_text(encoding="utf-8")
     assert "mibench run --estimator ksg" in readme_commands()
     assert 'python -m pytest -m "not slow"' in text
-    assert (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text().count(
+    assert (ROOT / ".ci" / "run").read_text().count(
         'python -m pytest -m "not slow"'
     ) == 1
 
@@ -39,12 +43,29 @@ def test_the_readme_shows_the_main_job_and_the_test_command():
 def test_every_readme_command_exits_0(tmp_path, monkeypatch, capsys):
     commands = readme_commands()
     assert len(commands) >= 8
+    shutil.copytree(ROOT / "grids", tmp_path / "grids")
     monkeypatch.chdir(tmp_path)
     for command in commands:
         code = main(shlex.split(command)[1:])
         out, err = capsys.readouterr()
         assert code == 0, f"{command!r} exited {code}: {err[-2000:]}"
         assert out.strip(), f"{command!r} printed nothing"
+
+
+def test_a_second_run_of_a_grid_into_its_store_runs_nothing(tmp_path, capsys):
+    """The README says so: the second command finds every record stored."""
+    store = tmp_path / "store"
+    argv = ["run", "--grid", str(ROOT / "grids" / "smoke.toml"), "--jobs", "2", "--out", str(store),
+            "--format", "json"]
+    assert main(argv) == 0
+    import json
+
+    first = json.loads(capsys.readouterr().out)
+    lines = (store / "records.jsonl").read_text().splitlines()
+    assert main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert (store / "records.jsonl").read_text().splitlines() == lines
+    assert [r["estimate"] for r in second] == [r["estimate"] for r in first]
 
 
 @pytest.mark.parametrize("command", ["list", "run", "experiment", "report"])
