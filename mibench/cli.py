@@ -66,9 +66,11 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="processes running the grid in parallel (default 1)")
 
     experiment = commands.add_parser("experiment", help="run one of the talk's experiments")
-    experiment.add_argument("name", help="experiment name; `mibench list experiments`")
+    experiment.add_argument("name", help="experiment name (`mibench list experiments`), or "
+                            "`all` to run every one into DIR/NAME/ with DIR/index.md and .html")
     experiment.add_argument("--out", type=Path, default=None, metavar="DIR",
-                            help="where tables and figures go (default: mibench-results/NAME)")
+                            help="where records.csv, summary.md and the figures go "
+                            "(default: mibench-results/NAME, or mibench-results for all)")
     experiment.add_argument("--quick", action="store_true", help="a small, fast version")
     experiment.add_argument("--format", choices=["table", "json"], default="table")
 
@@ -98,10 +100,15 @@ def _list(args) -> int:
                 print(f"{row['name'].ljust(width)}  {row['summary']}")
         return 0
     if args.what == "experiments":
-        from mibench.experiments import list_experiments
+        from mibench.experiments import experiment_claim, list_experiments
 
-        names = list_experiments()
-        print(json.dumps(names) if args.format == "json" else "\n".join(names))
+        rows = [{"name": name, "claim": experiment_claim(name)} for name in list_experiments()]
+        if args.format == "json":
+            print(json.dumps(rows, indent=2))
+        else:
+            width = max((len(row["name"]) for row in rows), default=4)
+            for row in rows:
+                print(f"{row['name'].ljust(width)}  {row['claim']}")
         return 0
     rows = []
     names = mibench.list_datasets(args.tag)
@@ -181,38 +188,65 @@ def _run(args) -> int:
     return 0 if all(record.ok for record in records) else 1
 
 
-def _experiment(args) -> int:
-    from mibench.experiments import get_experiment
-    from mibench.records_io import json_safe
-    from mibench.tables import format_number
+def _print_verdicts(name: str, result) -> None:
+    from mibench.experiments.output import verdict_table_markdown
 
-    function = get_experiment(args.name)
-    output_dir = args.out or Path("mibench-results") / args.name
-    output_dir.mkdir(parents=True, exist_ok=True)
-    result = function(output_dir, args.quick)
-    if args.format == "json":
-        print(json.dumps(json_safe({
-            "tables": result.tables,
-            "figures": [str(path) for path in result.figures],
-            "summary": result.summary,
-        }), indent=2))
-        return 0
-    for title, rows in result.tables.items():
-        print(f"## {title}")
-        if rows:
-            columns = list(rows[0])
-            cells = [[format_number(v) if isinstance(v, float) else str(v) for v in row.values()]
-                     for row in rows]
-            widths = [max(len(c) for c in column) for column in zip(columns, *cells)]
-            print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-            for row in cells:
-                print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
-        print()
+    print(f"## {name}: {result.claim}")
+    print(verdict_table_markdown(result.verdicts))
     if result.summary:
         print(result.summary)
-    for path in result.figures:
-        print(f"figure: {path}")
-    return 0
+
+
+def _experiment(args) -> int:
+    """Run one experiment (or ``all``) into DIR; print its verdicts (or JSON).
+
+    Exit status 1 when an experiment failed or one of its verdicts does not hold.
+    """
+    from mibench.experiments import get_experiment, list_experiments, run_experiment
+    from mibench.experiments.output import write_index
+    from mibench.records_io import json_safe
+
+    if args.name == "all":
+        names = list_experiments()
+        output_dir = args.out or Path("mibench-results")
+    else:
+        get_experiment(args.name)  # an unknown name fails here, before any directory is made
+        names = [args.name]
+        output_dir = args.out or Path("mibench-results") / args.name
+    results, errors = {}, {}
+    for name in names:
+        directory = output_dir / name if args.name == "all" else output_dir
+        started = time.perf_counter()
+        try:
+            results[name] = run_experiment(name, directory, args.quick)
+        except Exception as error:  # noqa: BLE001 -- one failed experiment must not lose the rest
+            if args.name != "all":
+                raise
+            errors[name] = f"{type(error).__name__}: {error}"
+            print(f"mibench: experiment {name} failed: {errors[name]}", file=sys.stderr)
+            continue
+        results[name].settings.setdefault("seconds", round(time.perf_counter() - started, 1))
+        if args.format != "json":
+            _print_verdicts(name, results[name])
+            print(f"written to {directory} ({time.perf_counter() - started:.1f} s)")
+            print()
+    if args.name == "all":
+        written = write_index(results, output_dir, {"quick": args.quick}, errors)
+        if args.format != "json":
+            print(f"index: {written['index_md']} and {written['index_html']}")
+    if args.format == "json":
+        print(json.dumps(json_safe({
+            name: {
+                "claim": result.claim,
+                "verdicts": [vars(v) for v in result.verdicts],
+                "figures": [str(path) for path in result.figures],
+                "settings": result.settings,
+                "summary": result.summary,
+            }
+            for name, result in results.items()
+        }), indent=2, default=str))
+    failed = errors or any(not v.holds for r in results.values() for v in r.verdicts)
+    return 1 if failed else 0
 
 
 def _report(args) -> int:

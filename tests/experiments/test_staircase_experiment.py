@@ -55,6 +55,18 @@ def test_infonce_stays_below_log_64_and_grows_with_the_truth(quick_run):
             assert max(record.extras["curve"]["test"]) <= CEILING + 1e-6
 
 
+def test_tidy_rows_and_verdicts(quick_run):
+    _, result = quick_run
+    assert len(result.rows) == len(result.records)
+    for row in result.rows:
+        assert {"estimator", "params", "seed", "estimate_nats", "truth_nats", "level_nats"} <= set(row)
+        assert row["truth_nats"] == row["level_nats"] in (2.0, 8.0)
+    (ceiling,) = [v for v in result.verdicts if v.name.startswith("InfoNCE's largest")]
+    assert ceiling.holds and ceiling.value <= CEILING + 1e-6
+    (shortfall,) = [v for v in result.verdicts if v.name.startswith("InfoNCE's mean shortfall")]
+    assert shortfall.value > 3.0  # 8 nats of truth against a ceiling of 4.16
+
+
 def test_writes_a_png_figure(quick_run):
     output_dir, result = quick_run
     (figure,) = result.figures

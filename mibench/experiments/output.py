@@ -1,0 +1,250 @@
+"""The files every experiment leaves: ``records.csv``, ``summary.md``, and the index of a run
+of all of them (``index.md``, ``index.html``).
+
+``records.csv`` is the tidy table of :attr:`ExperimentResult.rows`: one row per estimate,
+the required columns first (:data:`REQUIRED_COLUMNS`), then the others in order of first
+appearance; dict parameters as JSON; infinities as ``inf``; None as an empty cell.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mibench.experiments import ExperimentResult, Verdict
+
+__all__ = [
+    "RECORDS_CSV",
+    "REQUIRED_COLUMNS",
+    "SUMMARY_MD",
+    "check_rows",
+    "summary_markdown",
+    "verdict_table_markdown",
+    "write_index",
+    "write_outputs",
+    "write_records_csv",
+]
+
+RECORDS_CSV = "records.csv"
+SUMMARY_MD = "summary.md"
+#: Every row of every experiment has these; the swept variable (``n``, ``w``, ``t``, ...) too.
+REQUIRED_COLUMNS = ("estimator", "params", "seed", "estimate_nats", "truth_nats")
+
+
+def check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
+    """ValueError naming the first row that lacks a required column."""
+    for index, row in enumerate(rows):
+        missing = [column for column in REQUIRED_COLUMNS if column not in row]
+        if missing:
+            raise ValueError(
+                f"experiment row {index} lacks the column(s) {', '.join(missing)}; every row "
+                f"needs {', '.join(REQUIRED_COLUMNS)} (truth_nats may be None)"
+            )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), sort_keys=True, default=str)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    return str(value)
+
+
+def write_records_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Write the tidy rows as CSV (required columns first). Returns ``path``."""
+    check_rows(rows)
+    columns = list(REQUIRED_COLUMNS)
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(column)) for column in columns])
+    return path
+
+
+def _format_value(value: float) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def _escape_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def verdict_table_markdown(verdicts: Sequence[Verdict]) -> str:
+    """The verdicts as a markdown table: number, value, prediction, holds."""
+    lines = ["| number | value | prediction | holds |", "|---|---:|---|---|"]
+    for verdict in verdicts:
+        lines.append(
+            f"| {_escape_cell(verdict.name)} | {_format_value(verdict.value)} | "
+            f"{_escape_cell(verdict.prediction)} | {'yes' if verdict.holds else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def _settings_lines(settings: Mapping[str, Any]) -> list[str]:
+    return [f"- `{key}`: `{json.dumps(value, default=str)}`" for key, value in settings.items()]
+
+
+def summary_markdown(result: ExperimentResult, title: str = "experiment") -> str:
+    """``summary.md``: the claim, the verdict table, the summary text, the settings."""
+    held = sum(v.holds for v in result.verdicts)
+    parts = [
+        f"# {title}",
+        "",
+        f"**Claim.** {result.claim}",
+        "",
+        f"**Verdict.** {held} of {len(result.verdicts)} numbers as the claim predicts.",
+        "",
+        verdict_table_markdown(result.verdicts),
+        "",
+    ]
+    if result.summary:
+        parts += [result.summary, ""]
+    if result.figures:
+        parts += ["## Figures", ""]
+        parts += [f"![{Path(p).stem}]({Path(p).name})" for p in result.figures]
+        parts.append("")
+    parts += ["## Settings", "", *_settings_lines(result.settings), ""]
+    return "\n".join(parts)
+
+
+def write_outputs(result: ExperimentResult, output_dir: Path, title: str = "experiment") -> dict:
+    """Write ``records.csv`` and ``summary.md`` of ``result`` into ``output_dir``.
+
+    The figures are already there (the experiment wrote them). Returns the paths written, by
+    kind (``records``, ``summary``).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    records = write_records_csv(result.rows, output_dir / RECORDS_CSV)
+    summary = output_dir / SUMMARY_MD
+    summary.write_text(summary_markdown(result, title), encoding="utf-8")
+    return {"records": records, "summary": summary}
+
+
+_HTML_STYLE = """
+body { font-family: sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.no { color: #b00; font-weight: bold; }
+img { max-width: 100%; display: block; margin: 1em 0; }
+code { font-size: 90%; }
+"""
+
+
+def _verdicts_html(verdicts: Sequence[Verdict]) -> str:
+    holds = {True: "<td>yes</td>", False: '<td class="no">NO</td>'}
+    rows = "".join(
+        f'<tr><td>{html.escape(v.name)}</td><td class="num">{_format_value(v.value)}</td>'
+        f"<td>{html.escape(v.prediction)}</td>{holds[bool(v.holds)]}</tr>"
+        for v in verdicts
+    )
+    return (
+        "<table><thead><tr><th>number</th><th>value</th><th>prediction</th><th>holds</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def write_index(
+    results: Mapping[str, ExperimentResult],
+    output_dir: Path,
+    settings: Mapping[str, Any],
+    errors: Mapping[str, str] | None = None,
+) -> dict:
+    """``index.md`` and ``index.html`` over experiments run into ``output_dir/NAME/``.
+
+    Parameters
+    ----------
+    results : mapping of name to ExperimentResult
+        The experiments that ran, in the order to show them.
+    output_dir : Path
+        Holds one sub-directory per experiment; receives the two index files.
+    settings : mapping
+        The run's settings (mibench version, quick flag, ...), listed at the top.
+    errors : mapping of name to str, optional
+        Experiments that raised, with their error text.
+    """
+    from mibench import __version__
+
+    output_dir = Path(output_dir)
+    errors = dict(errors or {})
+    settings = {"mibench version": __version__, **settings}
+    md = ["# mibench: the talk's experiments", ""]
+    md += ["## Settings", "", *_settings_lines(settings), ""]
+    md += ["| experiment | claim | numbers as predicted |", "|---|---|---|"]
+    for name, result in results.items():
+        held = sum(v.holds for v in result.verdicts)
+        md.append(f"| [{name}](#{name}) | {_escape_cell(result.claim)} | "
+                  f"{held} of {len(result.verdicts)} |")
+    for name, error in errors.items():
+        md.append(f"| {name} | failed: {_escape_cell(error)} | - |")
+    md.append("")
+    page = [
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>mibench experiments</title>\n<style>{_HTML_STYLE}</style>\n</head>\n<body>",
+        "<h1>mibench: the talk's experiments</h1>",
+        "<h2>Settings</h2><ul>"
+        + "".join(
+            f"<li>{html.escape(k)}: <code>{html.escape(json.dumps(v, default=str))}</code></li>"
+            for k, v in settings.items()
+        )
+        + "</ul>",
+    ]
+    for name, result in results.items():
+        md += [f"## {name}", "", f"**Claim.** {result.claim}", "",
+               verdict_table_markdown(result.verdicts), ""]
+        if result.summary:
+            md += [result.summary, ""]
+        page += [f'<h2 id="{html.escape(name)}">{html.escape(name)}</h2>',
+                 f"<p><b>Claim.</b> {html.escape(result.claim)}</p>",
+                 _verdicts_html(result.verdicts)]
+        if result.summary:
+            page.append(f"<pre>{html.escape(result.summary)}</pre>")
+        for figure in result.figures:
+            figure = Path(figure)
+            relative = f"{name}/{figure.name}"
+            md += [f"![{name}: {figure.stem}]({relative})", ""]
+            if figure.exists():
+                encoded = base64.b64encode(figure.read_bytes()).decode("ascii")
+                page.append(f'<img alt="{html.escape(name)}: {html.escape(figure.stem)}" '
+                            f'src="data:image/png;base64,{encoded}">')
+        md += [f"Records: [{name}/{RECORDS_CSV}]({name}/{RECORDS_CSV}); settings: "
+               + ", ".join(f"`{k}={json.dumps(v, default=str)}`"
+                           for k, v in result.settings.items()), ""]
+        page.append(f'<p>Records: <a href="{html.escape(name)}/{RECORDS_CSV}">{RECORDS_CSV}</a>; '
+                    f"settings: <code>{html.escape(json.dumps(result.settings, default=str))}"
+                    "</code></p>")
+    for name, error in errors.items():
+        md += [f"## {name}", "", f"Failed: `{error}`", ""]
+        page.append(f"<h2>{html.escape(name)}</h2><p>Failed: <code>{html.escape(error)}</code></p>")
+    page.append("</body>\n</html>\n")
+    index_md = output_dir / "index.md"
+    index_html = output_dir / "index.html"
+    index_md.write_text("\n".join(md), encoding="utf-8")
+    index_html.write_text("\n".join(page), encoding="utf-8")
+    return {"index_md": index_md, "index_html": index_html}
