@@ -49,7 +49,7 @@ __all__ = [
 
 CLAIM = (
     "MI is blind to bijections: the true I(X; g(L)) and I(Y; g(L)) do not change, while "
-    "every estimator's number, the linear-probe accuracy (P3) and its robustness (P4) do"
+    "every estimator's number, the linear-probe accuracy (P3) and its robustness (P4) do."
 )
 
 #: The network and the layer the bijections act on: hidden layer 3 (5 tanh units) of the

@@ -396,14 +396,16 @@ def _plot_first_layer(rows, output_dir: Path) -> Path:
         for label in estimator_labels(setting):
             curve = _curve(rows, setting.name, label, 1)
             if curve:
-                style = {"color": "black", "linewidth": 2.5} if label.startswith("exact") else {}
+                # The truth thick and underneath, so that an estimate on top of it still shows.
+                style = ({"color": "black", "linewidth": 4, "alpha": 0.5, "zorder": 1}
+                         if label.startswith("exact") else {"zorder": 2})
                 axis.plot([max(e, 0.5) for e, _ in curve], [v for _, v in curve], marker=".",
                           label=label, **style)
         axis.set_xscale("log")
         axis.set_xlabel("training epoch (epoch 0 drawn at 0.5)")
         axis.set_ylabel("I(X; T_1) [nats]")
         axis.set_title(f"layer 1, {setting.name}", fontsize=10)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=7, loc="best")
     fig.suptitle("I(X; T) of the first layer across training: the truth against the estimators")
     fig.tight_layout()
     path = output_dir / "information_plane_layer1.png"

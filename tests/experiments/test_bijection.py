@@ -1,10 +1,10 @@
 """The bijection experiment: the exact MI ignores a bijection of the layer, nothing else does."""
 
-import csv
 import math
 
 import numpy as np
 import pytest
+from experiment_checks import check_output_files
 
 from mibench.experiments import run_experiment
 from mibench.experiments.bijection import (
@@ -15,7 +15,6 @@ from mibench.experiments.bijection import (
     spiral,
     wiggle,
 )
-from mibench.experiments.output import REQUIRED_COLUMNS
 from mibench.networks.inputs import get_inputs
 
 
@@ -53,14 +52,11 @@ def test_truths_match_an_independent_count(quick_run):
 
 def test_outputs_exist_with_the_required_columns(quick_run):
     result, output_dir = quick_run
-    with open(output_dir / "records.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert set(REQUIRED_COLUMNS) | {"bijection", "target"} <= set(rows[0])
+    rows = check_output_files(output_dir, result, swept="bijection", figures=1)
+    assert "target" in rows[0]
     assert {row["bijection"] for row in rows} == {name for name, _ in BIJECTIONS}
     assert {row["estimator"] for row in rows} == {"exact", "binning", "ksg", "kde", "infonce"}
     assert (output_dir / "summary.md").read_text().count("| spiral |") == 1
-    assert result.figures and all(path.exists() and path.suffix == ".png"
-                                  for path in result.figures)
     table = result.tables["by bijection"]
     assert {"P3 probe accuracy", "P4 probe accuracy, noisy input"} <= set(table[0])
 

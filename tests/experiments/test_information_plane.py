@@ -1,10 +1,10 @@
 """The information-plane experiment: the compression verdict is the estimator's, unless noise."""
 
-import csv
 import math
 
 import numpy as np
 import pytest
+from experiment_checks import check_output_files
 from scipy import integrate, stats
 
 from mibench.experiments import run_experiment
@@ -16,7 +16,6 @@ from mibench.experiments.information_plane import (
     compression,
     noisy_first_layer_information,
 )
-from mibench.experiments.output import REQUIRED_COLUMNS
 from mibench.networks.training import log_spaced_epochs
 
 
@@ -64,16 +63,13 @@ def test_estimators_disagree_where_the_truth_is_flat(quick_run):
 
 def test_outputs_exist_with_the_required_columns(quick_run):
     result, output_dir = quick_run
-    with open(output_dir / "records.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert set(REQUIRED_COLUMNS) | {"epoch", "layer", "network", "target"} <= set(rows[0])
+    rows = check_output_files(output_dir, result, swept="epoch", figures=2)
+    assert {"layer", "network", "target"} <= set(rows[0])
     labels = {row["label"] for row in rows}
     assert {"binning 30 bins", "binning width 0.07", "kde-pairwise var 0.1",
             "kde-pairwise var 0.001", "ksg k=3", "exact H(L)", NOISY_SP, EXACT_NOISY} == labels
     epochs = sorted({int(row["epoch"]) for row in rows})
     assert epochs == list(log_spaced_epochs(QUICK_SCHEDULE.epochs, QUICK_SCHEDULE.snapshots))
-    assert all(path.exists() and path.suffix == ".png" for path in result.figures)
-    assert len(result.figures) == 2
     compression_table = result.tables["compression"]
     assert {"network", "estimator", "layer", "compression"} <= set(compression_table[0])
 
