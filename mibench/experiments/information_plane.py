@@ -66,7 +66,7 @@ __all__ = [
 CLAIM = (
     "Whether a layer 'compresses' (I(X; T) falls after its peak) depends on the estimator on "
     "deterministic networks, where the true I(X; T) is flat; on noisy networks the exact MI "
-    "decides it"
+    "decides it."
 )
 
 INPUTS = "szt12"
