@@ -40,6 +40,7 @@ bound on I(X; T_l) rather than the value.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,7 +420,8 @@ def information_plane(output_dir: Path, quick: bool = False) -> ExperimentResult
     """Information planes of four szt12 networks under six estimators and the truth.
 
     Tables: ``compression`` (per network, estimator and layer: the peak of I(X; T), its epoch,
-    the last value, the fall, and the verdict), ``disagreement`` (per network and layer: the
+    the last value, the fall, and the verdict; also written to ``compression.csv``),
+    ``disagreement`` (per network and layer: the
     estimators that see compression and those that do not).
     """
     output_dir = Path(output_dir)
@@ -458,6 +460,7 @@ def information_plane(output_dir: Path, quick: bool = False) -> ExperimentResult
             })
 
     verdicts = _verdicts(rows, table, disagreement, layers)
+    _write_table(table, output_dir / "compression.csv")
     figures = [_plot(rows, layers, output_dir), _plot_first_layer(rows, output_dir)]
     summary = _summary(rows, disagreement)
     return ExperimentResult(
@@ -478,6 +481,15 @@ def information_plane(output_dir: Path, quick: bool = False) -> ExperimentResult
             "learning_rate": RECIPES[INPUTS].learning_rate,
         },
     )
+
+
+def _write_table(table: list[dict], path: Path) -> Path:
+    """The compression table as CSV, for readers who want it outside summary.md."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    return path
 
 
 def _flat_fraction(rows, network: str) -> float:

@@ -1,5 +1,6 @@
 """The information-plane experiment: the compression verdict is the estimator's, unless noise."""
 
+import csv
 import math
 
 import numpy as np
@@ -72,6 +73,12 @@ def test_outputs_exist_with_the_required_columns(quick_run):
     assert epochs == list(log_spaced_epochs(QUICK_SCHEDULE.epochs, QUICK_SCHEDULE.snapshots))
     compression_table = result.tables["compression"]
     assert {"network", "estimator", "layer", "compression"} <= set(compression_table[0])
+    with open(output_dir / "compression.csv", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert len(written) == len(compression_table)
+    # 4 networks x 2 layers x (5 sample estimators + exact H(L), or + noisy-sp + exact for
+    # layer 1 only on the noisy ones)
+    assert len(written) == 2 * 2 * 6 + 2 * (2 * 6 + 1)
 
 
 def test_default_run_has_twenty_log_spaced_snapshots():
