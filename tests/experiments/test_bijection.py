@@ -33,6 +33,13 @@ def test_quick_run_verdict_numbers(quick_run):
                          if name.startswith("spread of") and "[nats]" in name}
     assert len(estimator_spreads) == 4  # binning, ksg, kde, infonce
     assert min(estimator_spreads.values()) > 0.05, estimator_spreads
+    # InfoNCE trains a network: the bijection must move it more than another seed does.
+    seeded = [row["estimate_nats"] for row in result.rows
+              if row["estimator"] == "infonce" and row["bijection"] == "identity"
+              and row["target"] == "I(X; g(L))"]
+    assert len(seeded) == 3
+    (infonce_spread,) = [v for k, v in estimator_spreads.items() if "infonce" in k]
+    assert infonce_spread > 2 * (max(seeded) - min(seeded))
     probe_spreads = [value for name, value in values.items() if "[accuracy]" in name]
     assert len(probe_spreads) == 2 and min(probe_spreads) > 0.01
     assert all(v.holds for v in result.verdicts)
