@@ -129,7 +129,7 @@ class Schedule:
 
 DEFAULT_SCHEDULE = Schedule(epochs=200, snapshots=25, layers=(1, 2, 3, 4, 5),
                             truth_draws_per_centre=2)
-QUICK_SCHEDULE = Schedule(epochs=30, snapshots=5, layers=(1, 3), truth_draws_per_centre=1)
+QUICK_SCHEDULE = Schedule(epochs=30, snapshots=4, layers=(1, 3), truth_draws_per_centre=1)
 
 
 def _kde_label(variance: float) -> str:
