@@ -52,6 +52,7 @@ from mibench.closed_form import isotropic_gaussian_entropy
 from mibench.datasets.network_layers import RECIPES, rows_entropy
 from mibench.estimators import get_estimator
 from mibench.experiments import ExperimentResult, Verdict, register_experiment
+from mibench.experiments.bijection import exact_label_information
 from mibench.networks.inputs import get_inputs
 from mibench.networks.training import TrainedNetwork, log_spaced_epochs, train
 
@@ -61,6 +62,7 @@ __all__ = [
     "NetworkSetting",
     "compression",
     "information_plane",
+    "kde_pairwise_input_and_label",
     "noisy_first_layer_information",
 ]
 
@@ -238,6 +240,26 @@ def compression(values_by_epoch: list[tuple[int, float]]) -> dict:
     }
 
 
+def kde_pairwise_input_and_label(labels, layer: np.ndarray, variance: float) -> tuple[float, float]:
+    """(I(X; T), I(Y; T)) of ``kde-pairwise`` (upper bound) from one call of the estimator.
+
+    The call with ``target="label"`` computes the bound on H(T) over all the samples on its
+    way; I(X; T) = H(T) - h(noise) is what ``target="input"`` would return, without computing
+    the O(n^2) mixture a second time.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (n, 1)
+    layer : ndarray, shape (n, d)
+    variance : float
+        The noise variance s^2 of the estimator.
+    """
+    estimator = get_estimator("kde-pairwise", noise_variance=variance, target="label")
+    result = estimator.estimate_with_extras(labels, layer)
+    on_input = result.extras["entropy_upper"] - isotropic_gaussian_entropy(layer.shape[1], variance)
+    return float(on_input), float(result.value)
+
+
 def _train(setting: NetworkSetting, epochs: int, snapshots: int) -> TrainedNetwork:
     recipe = RECIPES[INPUTS]
     return train(
@@ -267,8 +289,6 @@ def _network_rows(setting: NetworkSetting, network: TrainedNetwork, schedule: Sc
 
     estimators = [(label, name, get_estimator(name, **px), get_estimator(name, **py), px, py)
                   for label, name, px, py in SAMPLE_ESTIMATORS]
-    kdes = [(v, get_estimator("kde-pairwise", noise_variance=v, target="label"))
-            for v in KDE_VARIANCES]
     noisy_sp = get_estimator("noisy-sp", sigma=setting.sigma) if not setting.deterministic else None
     truth_rng_seed = SEED + 1
     for epoch in network.epochs:
@@ -277,8 +297,7 @@ def _network_rows(setting: NetworkSetting, network: TrainedNetwork, schedule: Sc
             clean, observed = activations.clean[layer - 1], activations.noisy[layer - 1]
             if setting.deterministic:
                 truth_x = rows_entropy(clean)
-                truth_y = (rows_entropy(clean) + rows_entropy(label_column)
-                           - rows_entropy(np.column_stack([clean, label_column])))
+                truth_y = exact_label_information(clean, labels)
                 add(EXACT_DETERMINISTIC, "exact", {}, None, epoch, layer, "I(X; T)", truth_x, truth_x)
                 add(EXACT_DETERMINISTIC, "exact", {}, None, epoch, layer, "I(Y; T)", truth_y, truth_y)
             elif layer == 1:
@@ -294,21 +313,18 @@ def _network_rows(setting: NetworkSetting, network: TrainedNetwork, schedule: Sc
             else:
                 truth_x = truth_y = None
             for label, name, on_input, on_label, px, py in estimators:
-                add(label, name, px, SEED, epoch, layer, "I(X; T)",
+                seed = on_input.get_params().get("seed")
+                add(label, name, px, seed, epoch, layer, "I(X; T)",
                     float(on_input.estimate(x, observed)), truth_x)
-                add(label, name, py, SEED, epoch, layer, "I(Y; T)",
+                add(label, name, py, seed, epoch, layer, "I(Y; T)",
                     float(on_label.estimate(label_column, observed)), truth_y)
-            for variance, kde in kdes:
-                # One call gives both: I(Y; T) is the estimate, and I(X; T) = H(T) - h(noise)
-                # uses the same upper bound on H(T) that target="input" would compute.
-                result = kde.estimate_with_extras(label_column, observed)
-                on_input = result.extras["entropy_upper"] - isotropic_gaussian_entropy(
-                    observed.shape[1], variance)
+            for variance in KDE_VARIANCES:
+                on_input, on_label = kde_pairwise_input_and_label(label_column, observed, variance)
                 label = _kde_label(variance)
                 add(label, "kde-pairwise", {"noise_variance": variance, "target": "input"}, None,
-                    epoch, layer, "I(X; T)", float(on_input), truth_x)
+                    epoch, layer, "I(X; T)", on_input, truth_x)
                 add(label, "kde-pairwise", {"noise_variance": variance, "target": "label"}, None,
-                    epoch, layer, "I(Y; T)", float(result.value), truth_y)
+                    epoch, layer, "I(Y; T)", on_label, truth_y)
             if noisy_sp is not None:
                 params = noisy_sp.get_params()
                 add(NOISY_SP, "noisy-sp", params, params["seed"], epoch, layer, "I(X; T)",

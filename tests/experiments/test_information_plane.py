@@ -8,6 +8,7 @@ import pytest
 from experiment_checks import check_output_files
 from scipy import integrate, stats
 
+from mibench.estimators import get_estimator
 from mibench.experiments import run_experiment
 from mibench.experiments.information_plane import (
     DEFAULT_SCHEDULE,
@@ -15,6 +16,7 @@ from mibench.experiments.information_plane import (
     NOISY_SP,
     QUICK_SCHEDULE,
     compression,
+    kde_pairwise_input_and_label,
     noisy_first_layer_information,
 )
 from mibench.networks.training import log_spaced_epochs
@@ -123,3 +125,16 @@ def test_compression_is_a_fall_after_the_peak():
     assert not compression([(0, 1.0), (1, 3.0), (2, 2.95)])["compression"]
     rising = compression([(0, 1.0), (1, 2.0), (5, 3.0)])
     assert not rising["compression"] and rising["peak epoch"] == 5
+
+
+def test_kde_pairwise_input_from_the_label_call_equals_the_input_target():
+    rng = np.random.default_rng(4)
+    layer = np.tanh(rng.standard_normal((300, 4)))
+    labels = rng.integers(0, 2, (300, 1)).astype(np.float64)
+    inputs = rng.standard_normal((300, 12))
+    for variance in (0.1, 0.001):
+        on_input, on_label = kde_pairwise_input_and_label(labels, layer, variance)
+        direct = get_estimator("kde-pairwise", noise_variance=variance, target="input")
+        assert on_input == pytest.approx(direct.estimate(inputs, layer), abs=1e-10)
+        by_label = get_estimator("kde-pairwise", noise_variance=variance, target="label")
+        assert on_label == pytest.approx(by_label.estimate(labels, layer), abs=1e-12)
