@@ -272,7 +272,7 @@ def bijection(output_dir: Path, quick: bool = False) -> ExperimentResult:
         for target, value in truths.items():
             rows.append({"estimator": "exact", "params": {}, "seed": None, "estimate_nats": value,
                          "truth_nats": value, "bijection": name, "target": target,
-                         "n": labels.size})
+                         "n": labels.size, "label": "exact (grouping identical rows)"})
         for label, estimator_name, params, estimator in estimators:
             for target, x in zip(TARGETS, (inputs.x, label_column)):
                 value = float(estimator.estimate(x, mapped))
