@@ -94,6 +94,7 @@ __all__ = [
     "NetworkRecipe",
     "linear_gaussian_channel",
     "linear_gaussian_channel_mutual_information",
+    "exact_label_information",
     "rows_entropy",
     "sample_clean_and_noisy",
     "trained_network",
@@ -201,6 +202,20 @@ def rows_entropy(values: np.ndarray, weights: np.ndarray | None = None) -> float
     mass = np.bincount(inverse, weights=weights)
     mass = mass[mass > 0]
     return float(-(mass * np.log(mass)).sum())
+
+
+def exact_label_information(layer: np.ndarray, labels: np.ndarray) -> float:
+    """I(Y; L) = H(L) + H(Y) - H(L, Y) over a finite input set, exactly, in nats.
+
+    Parameters
+    ----------
+    layer : ndarray, shape (m, d)
+        The layer's row for each of the m equally likely inputs.
+    labels : ndarray, shape (m,)
+    """
+    labels = np.asarray(labels).reshape(-1, 1).astype(np.float64)
+    joint = np.column_stack([layer, labels])
+    return rows_entropy(layer) + rows_entropy(labels) - rows_entropy(joint)
 
 
 _NAME = re.compile(
@@ -361,8 +376,7 @@ def _compute_truth(spec: LayerSpec) -> tuple[float, float, str]:
         layer = network.activations(inputs.x, spec.epoch).clean[spec.layer - 1]
         if spec.target == "input":
             return rows_entropy(layer), 0.0, "exact H(L), grouping identical rows"
-        with_label = np.column_stack([layer, inputs.labels])
-        value = rows_entropy(layer) + rows_entropy(inputs.labels[:, None]) - rows_entropy(with_label)
+        value = exact_label_information(layer, inputs.labels)
         return value, 0.0, "exact H(L) + H(Y) - H(L, Y), grouping identical rows"
 
     if not spec.stochastic:

@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mibench.datasets.network_layers import rows_entropy, trained_network
+from mibench.datasets.network_layers import exact_label_information, rows_entropy, trained_network
 from mibench.estimators import get_estimator
 from mibench.experiments import ExperimentResult, Verdict, register_experiment
 from mibench.networks.inputs import get_inputs
@@ -39,7 +39,6 @@ __all__ = [
     "ESTIMATORS",
     "bijection",
     "cube",
-    "exact_label_information",
     "probe_accuracies",
     "random_rotation",
     "scale_by_ten",
@@ -131,20 +130,6 @@ EXTRA_SEEDS = (1, 2)
 MIN_SPREAD = 0.05
 
 TARGETS = ("I(X; g(L))", "I(Y; g(L))")
-
-
-def exact_label_information(layer: np.ndarray, labels: np.ndarray) -> float:
-    """I(Y; L) = H(L) + H(Y) - H(L, Y) over a finite input set, exactly, in nats.
-
-    Parameters
-    ----------
-    layer : ndarray, shape (m, d)
-        The layer's row for each of the m equally likely inputs.
-    labels : ndarray, shape (m,)
-    """
-    labels = np.asarray(labels).reshape(-1, 1).astype(np.float64)
-    joint = np.column_stack([layer, labels])
-    return rows_entropy(layer) + rows_entropy(labels) - rows_entropy(joint)
 
 
 def probe_accuracies(

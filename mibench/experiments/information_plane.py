@@ -49,10 +49,9 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from mibench.closed_form import isotropic_gaussian_entropy
-from mibench.datasets.network_layers import RECIPES, rows_entropy
+from mibench.datasets.network_layers import RECIPES, exact_label_information, rows_entropy
 from mibench.estimators import get_estimator
 from mibench.experiments import ExperimentResult, Verdict, register_experiment
-from mibench.experiments.bijection import exact_label_information
 from mibench.networks.inputs import get_inputs
 from mibench.networks.training import TrainedNetwork, log_spaced_epochs, train
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from experiment_checks import check_output_files
 
+from mibench.datasets.network_layers import exact_label_information
 from mibench.experiments import run_experiment
 from mibench.experiments.bijection import (
     BIJECTIONS,
-    exact_label_information,
     probe_accuracies,
     random_rotation,
     spiral,
