@@ -129,13 +129,9 @@ def _in_sample_order(tree: cKDTree, points: np.ndarray, query):
     return [np.take(result, inverse, axis=0) for result in results]
 
 
-def _marginal_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int):
-    """Number of other samples within ``radii`` (strictly closer if ``strict``) in max-norm."""
-    from mibench.estimators._ksg_kernels import sorted_counts
-
-    if values.shape[1] == 1:
-        return sorted_counts(values[:, 0], radii, strict, workers)
-    query_radii = np.nextafter(radii, 0) if strict else radii
+def tree_ball_counts(values: np.ndarray, radii: np.ndarray, workers: int) -> np.ndarray:
+    """Number of other samples within ``radii`` (inclusive) of each sample, in max-norm, by a
+    KD-tree queried in tree order."""
     tree = _build_tree(values)
     counts = _in_sample_order(
         tree,
@@ -143,7 +139,7 @@ def _marginal_counts(values: np.ndarray, radii: np.ndarray, strict: bool, worker
         lambda points: np.asarray(
             tree.query_ball_point(
                 points,
-                r=query_radii[tree.indices],
+                r=radii[tree.indices],
                 p=np.inf,
                 return_length=True,
                 workers=workers,
@@ -151,7 +147,16 @@ def _marginal_counts(values: np.ndarray, radii: np.ndarray, strict: bool, worker
             dtype=np.int64,
         ),
     )
-    counts -= 1
+    return counts - 1
+
+
+def _marginal_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int):
+    """Number of other samples within ``radii`` (strictly closer if ``strict``) in max-norm."""
+    from mibench.estimators._ksg_kernels import sorted_counts
+
+    if values.shape[1] == 1:
+        return sorted_counts(values[:, 0], radii, strict, workers)
+    counts = tree_ball_counts(values, np.nextafter(radii, 0) if strict else radii, workers)
     if strict:
         counts[radii == 0] = -1  # nothing is strictly closer than 0, not even the sample itself
     return counts

@@ -39,6 +39,7 @@ from mibench.estimators.ksg import (
     _build_tree,
     _in_sample_order,
     choose_algorithm,
+    tree_ball_counts,
 )
 from mibench.estimators.registry import register
 from mibench.interface import Estimate, Estimator
@@ -58,19 +59,7 @@ def _marginal_counts_tree(
     A strict count asks for the largest radius below r, which at r = 0 is 0 itself: the
     copies, as the mixed estimator wants (KSG's own count is -1 there).
     """
-    query_radii = np.nextafter(radii, 0) if strict else radii
-    tree = _build_tree(values)
-    counts = _in_sample_order(
-        tree,
-        values,
-        lambda points: np.asarray(
-            tree.query_ball_point(
-                points, r=query_radii[tree.indices], p=np.inf, return_length=True, workers=workers
-            ),
-            dtype=np.int64,
-        ),
-    )
-    return counts - 1
+    return tree_ball_counts(values, np.nextafter(radii, 0) if strict else radii, workers)
 
 
 def _margin_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: int):
