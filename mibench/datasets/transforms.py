@@ -112,9 +112,11 @@ def mixture_quantile_map(
     bijection however fine the grid; its error against the exact quantile function is below
     1e-8 for |z| <= 8 (checked against a root finder).
     """
-    z, t = _mixture_quantile_grid(tuple(weights), tuple(means), tuple(scales))
+    parameters = (tuple(weights), tuple(means), tuple(scales))
 
     def quantile_of_normal(values: np.ndarray) -> np.ndarray:
+        # The grid is built on first use (once per process), not when the module is imported.
+        z, t = _mixture_quantile_grid(*parameters)
         return np.interp(values, z, t)
 
     return quantile_of_normal

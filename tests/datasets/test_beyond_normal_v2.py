@@ -60,7 +60,7 @@ def test_truths_are_not_computed_when_registered(monkeypatch):
     # stores factories. Replay it into a scratch registry with the truth computation disabled.
     registered = {}
     monkeypatch.setattr(fine_distributions, "register_dataset",
-                        lambda name, factory, tags: registered.setdefault(name, (factory, tags)))
+                        lambda name, factory, tags, summary: registered.setdefault(name, (factory, tags)))
     monkeypatch.setattr(fine_distributions, "_truth", lambda task_id: pytest.fail("truth computed"))
     fine_distributions._register()
     assert set(registered) == set(DIMENSIONS)
@@ -69,7 +69,11 @@ def test_truths_are_not_computed_when_registered(monkeypatch):
 
 def test_truth_is_reproducible_and_has_the_stated_standard_error():
     dataset = mibench.get_dataset("1v1-X-0.9")
-    again = fine_distributions._truth.__wrapped__("1v1-X-0.9")
+    # Recomputed from the fixed seed, not read back from the disk cache.
+    again = fine_distributions.monte_carlo_mutual_information(
+        fine_distributions.mixture_of("1v1-X-0.9"), seed=fine_distributions.TRUTH_SEED,
+        target_stderr=fine_distributions.TRUTH_STDERR,
+    )
     assert again == (dataset.mutual_information, dataset.mutual_information_stderr)
     for task_id in DIMENSIONS:
         assert 0 < mibench.get_dataset(task_id).mutual_information_stderr <= 0.005
@@ -298,3 +302,22 @@ def test_samples_are_standardized_per_coordinate_by_default():
     raw_x, _ = dataset.sample(1000, seed=0, standardize=False)
     assert np.allclose(x.mean(axis=0), 0) and np.allclose(x.std(axis=0), 1)
     assert np.allclose(y.std(axis=0), 1) and not np.allclose(raw_x.std(axis=0), 1)
+
+
+def test_listing_computes_no_truth_and_shows_a_cached_one(monkeypatch, capsys):
+    """`mibench list datasets` builds nothing: a v2 truth is shown once a process computed it."""
+    from mibench.cli import main
+    from mibench.datasets import fine_distributions
+
+    value, _ = fine_distributions._truth("1v1-X-0.9")  # computed (or read) and cached on disk
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a listing computed a truth")
+
+    monkeypatch.setattr(fine_distributions, "monte_carlo_mutual_information", forbidden)
+    assert main(["list", "datasets", "--tag", "beyond-normal-v2", "--format", "json"]) == 0
+    import json
+
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert len(rows) == 26
+    assert rows["1v1-X-0.9"]["mutual_information"] == pytest.approx(value)
