@@ -152,7 +152,12 @@ def _list(args) -> int:
     rows = []
     # Listing builds nothing costly: a network layer shows its truth from the disk cache, or
     # is marked as computed on first use.
-    for name in mibench.list_datasets(args.tag):
+    names = mibench.list_datasets(args.tag)
+    if args.tag and not names:
+        from mibench.validation import InputError
+
+        raise InputError(f"no dataset has the tag {args.tag!r}")
+    for name in names:
         summary = dataset_summary(name)
         rows.append({
             "name": name,

@@ -24,6 +24,7 @@ estimator.
 from __future__ import annotations
 
 import abc
+import math
 import multiprocessing
 import os
 import queue
@@ -587,8 +588,9 @@ class DaskExecutor(Executor):
 def _check_timeout(timeout: float | None) -> float | None:
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+            or not math.isfinite(timeout)):
+        raise InputError(f"timeout must be a positive, finite number of seconds, got {timeout!r}")
     return float(timeout)
 
 

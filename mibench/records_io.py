@@ -15,7 +15,14 @@ from typing import Any
 from mibench.interface import Record
 from mibench.validation import InputError
 
-__all__ = ["RECORDS_FILENAME", "append_record", "json_safe", "load_records", "save_records"]
+__all__ = [
+    "RECORDS_FILENAME",
+    "append_record",
+    "json_safe",
+    "load_records",
+    "parse_record_line",
+    "save_records",
+]
 
 #: The file ``mibench run --out DIR`` writes and ``mibench report DIR`` reads.
 RECORDS_FILENAME = "records.jsonl"
@@ -46,6 +53,18 @@ def _parses(line: str) -> bool:
     except json.JSONDecodeError:
         return False
     return True
+
+
+def parse_record_line(line: str | bytes, where: str) -> Record:
+    """One saved record from its JSON line; an InputError naming ``where`` if it is not one."""
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise TypeError(f"a JSON {type(data).__name__}, not an object")
+        data["truth"] = _from_json(data.get("truth"))
+        return Record.from_dict(data)
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
+        raise InputError(f"{where} is not a record: {error}") from None
 
 
 def append_record(record: Record, path: str | Path) -> None:
@@ -86,10 +105,5 @@ def load_records(path: str | Path) -> list[Record]:
         for line_number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            try:
-                data = json.loads(line)
-                data["truth"] = _from_json(data.get("truth"))
-                records.append(Record.from_dict(data))
-            except (json.JSONDecodeError, TypeError) as error:
-                raise InputError(f"{file}:{line_number} is not a record: {error}") from None
+            records.append(parse_record_line(line, f"{file}:{line_number}"))
     return records

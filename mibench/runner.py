@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 from mibench._version import __version__
 from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
 from mibench.estimators import get_estimator, get_estimator_class
-from mibench.executors import Executor, make_executor
+from mibench.executors import Executor, error_text, make_executor
 from mibench.grid import Grid
 from mibench.interface import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
 from mibench.store import run_key
@@ -60,12 +59,13 @@ class _Job:
     suite: str | None = None
 
 
-def _error_text(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}"
-    if not isinstance(error, ValueError):
-        # Not a validation error: the user will want to know where it came from.
-        text += "\n" + "".join(traceback.format_exception(error)[-3:]).rstrip()
-    return text
+def _truth_of(dataset: Dataset) -> tuple[float | None, dict[str, Any]]:
+    """The truth a record carries (None where unknown) and the extras holding its standard
+    error where it is only known numerically."""
+    if not dataset.truth_is_known:
+        return None, {}
+    stderr = dataset.mutual_information_stderr
+    return dataset.mutual_information, ({"truth_stderr": stderr} if stderr > 0 else {})
 
 
 def prepare(estimator: Estimator, dataset: Dataset) -> tuple[Estimator | None, str | None]:
@@ -107,6 +107,12 @@ def _record(estimator, dataset_name, n, seed, suite, **fields) -> Record:
     )
 
 
+def _skipped_record(estimator, dataset_name, n, seed, suite, reason: str) -> Record:
+    """Not run: the estimator's quantity is not one the dataset provides (``reason``)."""
+    return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=None,
+                   seconds=0.0, status="skipped", error=reason)
+
+
 def run_one(
     estimator: Estimator,
     dataset: str | Dataset,
@@ -144,13 +150,9 @@ def run_one(
         suite = suite_of(dataset_name, suite)
         configured, reason = prepare(estimator, dataset)
         if configured is None:
-            return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=None,
-                           seconds=0.0, status="skipped", error=reason)
+            return _skipped_record(estimator, dataset_name, n, seed, suite, reason)
         estimator = configured
-        if dataset.truth_is_known:
-            truth = dataset.mutual_information
-            if dataset.mutual_information_stderr > 0:
-                extras["truth_stderr"] = dataset.mutual_information_stderr
+        truth, extras = _truth_of(dataset)
         x, y = sample if sample is not None else draw(dataset, n, seed, estimator.quantity)
         start = time.perf_counter()
         result = estimator.estimate_with_extras(x, y)
@@ -159,7 +161,7 @@ def run_one(
             raise FloatingPointError(f"the estimator returned {result.value}")
     except Exception as error:
         return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=truth,
-                       seconds=seconds, status="failed", error=_error_text(error), extras=extras)
+                       seconds=seconds, status="failed", error=error_text(error), extras=extras)
     extras.update(result.extras)
     return _record(estimator, dataset_name, n, seed, suite, estimate=result.value, truth=truth,
                    seconds=seconds, status="ok", error=None, extras=extras)
@@ -286,11 +288,7 @@ def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: in
     dataset_name = dataset if isinstance(dataset, str) else dataset.name
     truth, extras = None, {}
     try:
-        built = resolve_dataset(dataset)
-        if built.truth_is_known:
-            truth = built.mutual_information
-            if built.mutual_information_stderr > 0:
-                extras["truth_stderr"] = built.mutual_information_stderr
+        truth, extras = _truth_of(resolve_dataset(dataset))
     except Exception:  # the dataset itself is the problem; the reason says so
         pass
     return _record(estimator, dataset_name, n, seed, suite_of(dataset_name, suite),
@@ -429,12 +427,12 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
 
     workers = check_integer(workers, "workers", minimum=1)
     runner, owned = _choose_executor(executor, workers, timeout, address)
+    store = None
     try:
         if not isinstance(runner, InlineExecutor) and any(
                 isinstance(job.dataset, Dataset) for job in jobs):
             raise InputError(f"the {runner.name} executor needs datasets given by name "
                              "(registered datasets); Dataset objects run with executor='inline'")
-        store = None
         if out is not None:
             from mibench.provenance import collect, record_provenance
             from mibench.store import ResultStore
@@ -455,9 +453,8 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
                     records[index] = store.get(keys[index])
                     continue
             if configured is None:
-                records[index] = _record(job.estimator, dataset.name, job.n, job.seed,
-                                         suite_of(dataset.name, job.suite), estimate=None,
-                                         truth=None, seconds=0.0, status="skipped", error=reason)
+                records[index] = _skipped_record(job.estimator, dataset.name, job.n, job.seed,
+                                                 suite_of(dataset.name, job.suite), reason)
                 continue
             key = SampleKey(job.dataset, job.n, job.seed, estimator.quantity)
             # Outside this process a run gets the dataset's truth and channel, not the dataset.
@@ -509,9 +506,11 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
         finally:
             if bar is not None:
                 bar.close()
-            if store is not None:
-                store.close()
     finally:
+        # Here, not only after the runs: an error or Ctrl-C while the grid is set up (datasets
+        # built, networks trained) must not leave the store's directory locked.
+        if store is not None:
+            store.close()
         if owned:
             runner.close()
     return [records[index] for index in range(len(jobs))]

@@ -25,6 +25,7 @@ __all__ = [
     "log_ratio",
     "params_key",
     "record_suite",
+    "rise_per_decade",
     "score_suites",
     "suite_scoring",
     "to_unit",
@@ -256,19 +257,26 @@ def suite_scoring(suite: str | None) -> str:
         return "solved"
 
 
+def rise_per_decade(sizes: Sequence[float], values: Sequence[float | None]) -> float:
+    """Least-squares slope of ``values`` against log10 of ``sizes``: nats per decade of n.
+
+    NaN when fewer than two finite points at distinct sizes remain.
+    """
+    points = [(math.log10(size), value) for size, value in zip(sizes, values)
+              if value is not None and math.isfinite(value)]
+    if len({log for log, _ in points}) < 2:
+        return math.nan
+    return statistics.linear_regression(*zip(*points)).slope
+
+
 def _growth_per_decade(cells: Sequence[Cell]) -> float:
-    """Mean over datasets of the least-squares slope of the estimate against log10 n."""
+    """Mean over datasets of :func:`rise_per_decade` of the seed-averaged estimates."""
     by_dataset: dict[str, list[Cell]] = {}
     for cell in cells:
-        if cell.estimate is not None:
-            by_dataset.setdefault(cell.dataset, []).append(cell)
-    slopes = []
-    for group in by_dataset.values():
-        if len({cell.n for cell in group}) < 2:
-            continue
-        log_n = [math.log10(cell.n) for cell in group]
-        estimates = [cell.estimate for cell in group]
-        slopes.append(statistics.linear_regression(log_n, estimates).slope)
+        by_dataset.setdefault(cell.dataset, []).append(cell)
+    slopes = [rise_per_decade([c.n for c in group], [c.estimate for c in group])
+              for group in by_dataset.values()]
+    slopes = [slope for slope in slopes if not math.isnan(slope)]
     return statistics.fmean(slopes) if slopes else math.nan
 
 

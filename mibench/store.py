@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mibench.interface import Estimator, Record
-from mibench.records_io import RECORDS_FILENAME, _from_json, json_safe
+from mibench.records_io import RECORDS_FILENAME, json_safe, parse_record_line
 from mibench.validation import InputError
 
 __all__ = ["ResultStore", "RunKey", "run_key", "record_key"]
@@ -58,12 +58,6 @@ def _record_line(record: Record) -> bytes:
     return (json.dumps(json_safe(record.to_dict(include_extras=True))) + "\n").encode("utf-8")
 
 
-def _parse_line(line: bytes) -> Record:
-    data = json.loads(line)
-    data["truth"] = _from_json(data.get("truth"))
-    return Record.from_dict(data)
-
-
 class ResultStore:
     """The records of one output directory, loaded once and appended to as runs finish.
 
@@ -82,7 +76,11 @@ class ResultStore:
         self._records: dict[RunKey, Record] = {}
         self._fd: int | None = None
         self._lock = _lock_directory(self.directory)
-        self._load()
+        try:
+            self._load()
+        except BaseException:
+            self.close()  # a store that could not be read must not keep the directory locked
+            raise
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -103,10 +101,7 @@ class ResultStore:
         for number, line in enumerate(data[:good_end].splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                record = _parse_line(line)
-            except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
-                raise InputError(f"{self.path}:{number} is not a record: {error}") from None
+            record = parse_record_line(line, f"{self.path}:{number}")
             self._records[record_key(record)] = record
 
     # --- reading ---

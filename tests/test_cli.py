@@ -95,6 +95,7 @@ def test_list_datasets_gives_dims_and_true_mi(capsys):
         (["run", "-e", "ksg", "-p", "ksg.kk=3"], "unknown parameter 'kk' for estimator 'ksg'"),
         (["run", "-e", "ksg", "-p", "kde.bandwidth=1"], "not among the estimators run"),
         (["run", "-e", "ksg", "--suite", "nope"], "unknown suite 'nope'"),
+        (["list", "datasets", "--tag", "nope"], "no dataset has the tag 'nope'"),
         (["run", "-e", "ksg", "-p", "k=0"], "k must be at least 1"),
         (["run", "-e", "ksg", "--n", "0"], "n must be at least 1"),
         (["report", "/no/such/dir"], "no such file or directory"),

@@ -139,7 +139,7 @@ def test_make_executor_choices_and_errors():
         make_executor("inline", jobs=2)
     with pytest.raises(ValueError, match="cannot enforce a timeout"):
         make_executor("inline", timeout=3)
-    with pytest.raises(ValueError, match="timeout must be a positive number"):
+    with pytest.raises(ValueError, match="timeout must be a positive, finite number"):
         make_executor("processes", timeout=0)
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         ProcessExecutor(jobs=0)

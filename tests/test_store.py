@@ -96,3 +96,17 @@ def test_two_processes_cannot_write_one_store_at_once(tmp_path):
         ResultStore(tmp_path)
     first.close()
     ResultStore(tmp_path).close()  # free again once the first is closed
+
+
+def test_a_line_that_is_not_a_record_object_is_a_clear_error_and_releases_the_lock(tmp_path):
+    from mibench.records_io import load_records
+    from mibench.store import ResultStore
+    from mibench.validation import InputError
+
+    (tmp_path / "records.jsonl").write_text("3\n")
+    with pytest.raises(InputError, match=r"records.jsonl:1 is not a record"):
+        load_records(tmp_path)
+    with pytest.raises(InputError, match=r"records.jsonl:1 is not a record"):
+        ResultStore(tmp_path)
+    (tmp_path / "records.jsonl").write_text("")
+    ResultStore(tmp_path).close()  # the failed open above left no lock behind

@@ -1,15 +1,13 @@
-"""Small helpers the experiments share: one timed estimate as a tidy row, a slope per decade."""
+"""Small helpers the experiments share: one timed estimate as a tidy row, and the slope per
+decade of n (the one :func:`mibench.scoring.rise_per_decade`, which the suite scores use too)."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from mibench.estimators import get_estimator
+from mibench.scoring import rise_per_decade
 
 __all__ = ["estimate_row", "rise_per_decade"]
 
@@ -35,15 +33,3 @@ def estimate_row(name: str, params: dict[str, Any], x, y, **columns: Any) -> dic
         "seconds": round(time.perf_counter() - started, 4),
         "error": error,
     }
-
-
-def rise_per_decade(sizes: Sequence[float], values: Sequence[float]) -> float:
-    """Least-squares slope of ``values`` against log10 of ``sizes``: nats per decade.
-
-    NaN when fewer than two finite points remain.
-    """
-    points = [(math.log10(s), v) for s, v in zip(sizes, values) if v is not None and math.isfinite(v)]
-    if len(points) < 2:
-        return math.nan
-    logs, ys = np.array(points).T
-    return float(np.polyfit(logs, ys, 1)[0])
