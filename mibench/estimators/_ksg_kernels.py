@@ -78,6 +78,23 @@ def _run_in_threads(task, n_rows: int, workers: int) -> None:
             future.result()  # re-raise any error from a thread
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _other_samples_within(dist_x, dist_y, radius_x, radius_y, strict):
+    """(n_x, n_y): samples within the radii (strictly closer if ``strict``) in each margin, less
+    the sample itself (at distance 0, so counted by every non-strict or positive-radius sum)."""
+    count_x = 0
+    count_y = 0
+    if strict:
+        for j in range(dist_x.shape[0]):
+            count_x += dist_x[j] < radius_x
+            count_y += dist_y[j] < radius_y
+    else:
+        for j in range(dist_x.shape[0]):
+            count_x += dist_x[j] <= radius_x
+            count_y += dist_y[j] <= radius_y
+    return count_x - 1, count_y - 1
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def _chebyshev_to(data, i, out):
     """out[j] = max_c |data[c, j] - data[c, i]| for a (d, n) array, d >= 1.
@@ -178,19 +195,10 @@ def _brute_rows(x_t, y_t, k, variant, rows, work, counts_x, counts_y):
             for m in range(k):
                 radius_x = max(radius_x, dist_x[best_j[m]])
                 radius_y = max(radius_y, dist_y[best_j[m]])
-        count_x = 0
-        count_y = 0
-        if variant == 1:
-            for j in range(n):
-                count_x += dist_x[j] < radius_x
-                count_y += dist_y[j] < radius_y
-        else:
-            for j in range(n):
-                count_x += dist_x[j] <= radius_x
-                count_y += dist_y[j] <= radius_y
-        # Both sums included the sample itself (distance 0), except a strict count at radius 0.
-        counts_x[i] = count_x - 1
-        counts_y[i] = count_y - 1
+        # A strict count at radius 0 gives -1: nothing is closer than 0, not the sample itself.
+        counts_x[i], counts_y[i] = _other_samples_within(
+            dist_x, dist_y, radius_x, radius_y, variant == 1
+        )
 
 
 def brute_counts(
@@ -264,18 +272,10 @@ def _mixed_brute_rows(x_t, y_t, k, strict, rows, work, radius, copies, counts_x,
                     kth = best[k - 1]
         radius[i] = kth
         copies[i] = zeros - 1  # the sample itself is at distance 0
-        count_x = 0
-        count_y = 0
-        if strict and kth > 0.0:
-            for j in range(n):
-                count_x += dist_x[j] < kth
-                count_y += dist_y[j] < kth
-        else:
-            for j in range(n):
-                count_x += dist_x[j] <= kth
-                count_y += dist_y[j] <= kth
-        counts_x[i] = count_x - 1
-        counts_y[i] = count_y - 1
+        # At radius 0 the mixed estimator counts the copies, under either inequality.
+        counts_x[i], counts_y[i] = _other_samples_within(
+            dist_x, dist_y, kth, kth, strict and kth > 0.0
+        )
 
 
 def mixed_brute_counts(
