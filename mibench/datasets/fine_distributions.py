@@ -24,6 +24,7 @@ from mibench.datasets import transforms
 from mibench.datasets.ground_truth import (
     BEYOND_NORMAL_TASKS,
     BEYOND_NORMAL_V2_TASKS,
+    NUMBER_PATTERN,
     sparse_covariance,
     suite_tags,
 )
@@ -103,14 +104,13 @@ def _waves_map(amplitude: float, frequency: float) -> Callable[[np.ndarray], np.
     return waves
 
 
-_NUMBER = r"(\d+(?:\.\d+)?)"
 _PATTERNS = {
-    "X": re.compile(rf"1v1-X-{_NUMBER}"),
+    "X": re.compile(rf"1v1-X-{NUMBER_PATTERN}"),
     "AI": re.compile(r"1v1-AI"),
-    "galaxy": re.compile(rf"2v1-galaxy-{_NUMBER}-{_NUMBER}"),
-    "waves": re.compile(rf"2v1-waves-(\d+)-{_NUMBER}-{_NUMBER}"),
+    "galaxy": re.compile(rf"2v1-galaxy-{NUMBER_PATTERN}-{NUMBER_PATTERN}"),
+    "waves": re.compile(rf"2v1-waves-(\d+)-{NUMBER_PATTERN}-{NUMBER_PATTERN}"),
     "concentric": re.compile(r"(\d+)v1-concentric_gaussians-(\d+)"),
-    "inliers": re.compile(rf"mult-sparse-w-inliers-(\d+)-(\d+)-(\d+)-{_NUMBER}-{_NUMBER}"),
+    "inliers": re.compile(rf"mult-sparse-w-inliers-(\d+)-(\d+)-(\d+)-{NUMBER_PATTERN}-{NUMBER_PATTERN}"),
 }
 
 

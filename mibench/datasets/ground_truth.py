@@ -281,14 +281,15 @@ def _bivariate_normal(name: str, rho: float) -> Dataset:
     )
 
 
-_NUMBER = r"(\d+(?:\.\d+)?)"
+#: A number in a task id (``0.75``, ``2.0``, ``5``), as one regex group.
+NUMBER_PATTERN = r"(\d+(?:\.\d+)?)"
 _BASE_PATTERNS = {
-    "normal": re.compile(rf"1v1-normal-{_NUMBER}"),
-    "bimodal": re.compile(rf"1v1-bimodal-{_NUMBER}"),
-    "additive": re.compile(rf"1v1-additive-{_NUMBER}"),
-    "dense": re.compile(rf"multinormal-dense-(\d+)-(\d+)-{_NUMBER}"),
-    "sparse": re.compile(rf"multinormal-sparse-(\d+)-(\d+)-(\d+)-{_NUMBER}"),
-    "student": re.compile(rf"student-identity-(\d+)-(\d+)-{_NUMBER}"),
+    "normal": re.compile(rf"1v1-normal-{NUMBER_PATTERN}"),
+    "bimodal": re.compile(rf"1v1-bimodal-{NUMBER_PATTERN}"),
+    "additive": re.compile(rf"1v1-additive-{NUMBER_PATTERN}"),
+    "dense": re.compile(rf"multinormal-dense-(\d+)-(\d+)-{NUMBER_PATTERN}"),
+    "sparse": re.compile(rf"multinormal-sparse-(\d+)-(\d+)-(\d+)-{NUMBER_PATTERN}"),
+    "student": re.compile(rf"student-identity-(\d+)-(\d+)-{NUMBER_PATTERN}"),
     "independent": re.compile(r"independent-(normal|uniform)-(\d+)-(\d+)"),
 }
 

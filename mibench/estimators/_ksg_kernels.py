@@ -79,6 +79,44 @@ def _run_in_threads(task, n_rows: int, workers: int) -> None:
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _k_nearest(dist_x, dist_y, i, best_d, best_j):
+    """Fill best_d, best_j with the k = len(best_d) smallest joint (max-norm) distances from
+    sample i to the others and their indices, ties broken by the smaller index (a stable
+    sort's order); return the k-th distance.
+
+    Blocks of _SCREEN samples are first screened with a cheap count, so the insertion is only
+    entered for blocks holding a sample closer than the current k-th.
+    """
+    n = dist_x.shape[0]
+    k = best_d.shape[0]
+    for m in range(k):
+        best_d[m] = np.inf
+        best_j[m] = -1
+    kth = np.inf
+    for j0 in range(0, n, _SCREEN):
+        j1 = min(n, j0 + _SCREEN)
+        closer = 0
+        for j in range(j0, j1):
+            closer += max(dist_x[j], dist_y[j]) < kth
+        if closer == 0:
+            continue
+        for j in range(j0, j1):
+            d = max(dist_x[j], dist_y[j])
+            # j grows, so an equal distance never displaces an earlier (smaller) index;
+            # a sample is not its own neighbour.
+            if d < kth and j != i:
+                m = k - 1
+                while m > 0 and best_d[m - 1] > d:
+                    best_d[m] = best_d[m - 1]
+                    best_j[m] = best_j[m - 1]
+                    m -= 1
+                best_d[m] = d
+                best_j[m] = j
+                kth = best_d[k - 1]
+    return kth
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _other_samples_within(dist_x, dist_y, radius_x, radius_y, strict):
     """(n_x, n_y): samples within the radii (strictly closer if ``strict``) in each margin, less
     the sample itself (at distance 0, so counted by every non-strict or positive-radius sum)."""
@@ -154,7 +192,6 @@ def _brute_rows(x_t, y_t, k, variant, rows, work, counts_x, counts_y):
     smallest joint distances with ties broken by the smaller sample index (a stable sort's
     order), which is what makes variant 2 well defined on data with ties.
     """
-    n = x_t.shape[1]
     dist_x = work[0]
     dist_y = work[1]
     best_d = np.empty(k)
@@ -162,30 +199,7 @@ def _brute_rows(x_t, y_t, k, variant, rows, work, counts_x, counts_y):
     for i in rows:
         _chebyshev_to(x_t, i, dist_x)
         _chebyshev_to(y_t, i, dist_y)
-        for m in range(k):
-            best_d[m] = np.inf
-            best_j[m] = -1
-        kth = np.inf
-        for j0 in range(0, n, _SCREEN):
-            j1 = min(n, j0 + _SCREEN)
-            closer = 0
-            for j in range(j0, j1):
-                closer += max(dist_x[j], dist_y[j]) < kth
-            if closer == 0:
-                continue
-            for j in range(j0, j1):
-                d = max(dist_x[j], dist_y[j])
-                # j grows, so an equal distance never displaces an earlier (smaller) index;
-                # a sample is not its own neighbour.
-                if d < kth and j != i:
-                    m = k - 1
-                    while m > 0 and best_d[m - 1] > d:
-                        best_d[m] = best_d[m - 1]
-                        best_j[m] = best_j[m - 1]
-                        m -= 1
-                    best_d[m] = d
-                    best_j[m] = j
-                    kth = best_d[k - 1]
+        kth = _k_nearest(dist_x, dist_y, i, best_d, best_j)
         if variant == 1:
             radius_x = kth
             radius_y = kth
@@ -244,32 +258,15 @@ def _mixed_brute_rows(x_t, y_t, k, strict, rows, work, radius, copies, counts_x,
     n = x_t.shape[1]
     dist_x = work[0]
     dist_y = work[1]
-    best = np.empty(k)
+    best_d = np.empty(k)
+    best_j = np.empty(k, np.int64)
     for i in rows:
         _chebyshev_to(x_t, i, dist_x)
         _chebyshev_to(y_t, i, dist_y)
-        for m in range(k):
-            best[m] = np.inf
-        kth = np.inf
+        kth = _k_nearest(dist_x, dist_y, i, best_d, best_j)
         zeros = 0
-        for j0 in range(0, n, _SCREEN):
-            j1 = min(n, j0 + _SCREEN)
-            closer = 0
-            for j in range(j0, j1):
-                d = max(dist_x[j], dist_y[j])
-                closer += d < kth
-                zeros += d == 0.0
-            if closer == 0:
-                continue
-            for j in range(j0, j1):
-                d = max(dist_x[j], dist_y[j])
-                if d < kth and j != i:
-                    m = k - 1
-                    while m > 0 and best[m - 1] > d:
-                        best[m] = best[m - 1]
-                        m -= 1
-                    best[m] = d
-                    kth = best[k - 1]
+        for j in range(n):
+            zeros += max(dist_x[j], dist_y[j]) == 0.0
         radius[i] = kth
         copies[i] = zeros - 1  # the sample itself is at distance 0
         # At radius 0 the mixed estimator counts the copies, under either inequality.
