@@ -30,15 +30,14 @@ import os
 import queue
 import signal
 import threading
-import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Protocol
 
+from mibench.errors import InputError, error_text
 from mibench.interface import Dataset, Estimator, Record
-from mibench.validation import InputError
 
 __all__ = [
     "DaskExecutor",
@@ -51,7 +50,6 @@ __all__ = [
     "SerialExecutor",
     "Task",
     "Work",
-    "RecordWork",
     "make_executor",
 ]
 
@@ -95,7 +93,8 @@ class Task:
 
 
 class Work(Protocol):
-    """What a run does; the runner provides it, the executors only move it around.
+    """What a run does; the runner provides it (:class:`mibench.runner.RecordWork`), the
+    executors only move it around.
 
     It must be picklable by reference (a module-level class) for every executor but the inline
     one, and compare equal to its own copies (a frozen dataclass does both).
@@ -112,14 +111,6 @@ class Work(Protocol):
 
 
 OnRecord = Callable[[int, Record], None]
-
-
-def error_text(error: BaseException) -> str:
-    """One line naming the error, with the last frames where it is not a plain ValueError."""
-    text = f"{type(error).__name__}: {error}"
-    if not isinstance(error, ValueError):
-        text += "\n" + "".join(traceback.format_exception(error)[-3:]).rstrip()
-    return text
 
 
 def group_by_sample(tasks: Sequence[Task]) -> list[tuple[SampleKey, list[Task]]]:
@@ -173,41 +164,18 @@ class InlineExecutor(Executor):
                 on_record(task.index, work.run(task, sample))
 
 
-@dataclass(frozen=True)
-class RecordWork:
-    """The work of a grid run: the runner's draw, run_one and failed records."""
-
-    def draw(self, key: SampleKey) -> Any:
-        from mibench.runner import draw, resolve_dataset
-
-        return draw(resolve_dataset(key.dataset), key.n, key.seed, key.quantity)
-
-    def run(self, task: Task, sample: Any) -> Record:
-        from mibench.runner import run_one
-
-        key = task.sample
-        dataset = task.dataset or key.dataset
-        return run_one(task.estimator, dataset, key.n, key.seed, sample=sample, suite=task.suite)
-
-    def failed(self, task: Task, reason: str) -> Record:
-        from mibench.runner import failed_record
-
-        key = task.sample
-        dataset = task.dataset or key.dataset
-        return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
-
-
 # --- the isolated worker process ---------------------------------------------------------------
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(preload: str) -> multiprocessing.context.BaseContext:
     # forkserver forks each new worker from a server that imported mibench once, so restarting a
     # worker after a death costs some 30 ms, not a fresh interpreter's seconds; and, unlike
     # plain fork, it never copies the parent's threads or locks (Dask, torch). Spawn where
-    # forkserver does not exist.
+    # forkserver does not exist. ``preload`` is the module that defines the work, imported once
+    # by the server (the executors know no more of it than its name).
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["mibench.runner"])
+        context.set_forkserver_preload([preload])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -217,8 +185,7 @@ def threads_per_worker(jobs: int) -> int | None:
     shared out (at least one), or None (no cap) for a single worker, which runs alone. A
     ``MIBENCH_THREADS`` the user set wins, and is handed to the workers as it is (a forkserver
     started earlier would not pass on a change to the environment)."""
-    from mibench.estimators._ksg_kernels import available_cores
-    from mibench.torch_threads import threads_from_environment
+    from mibench.torch_threads import available_cores, threads_from_environment
 
     chosen = threads_from_environment()
     if chosen is not None or jobs <= 1:
@@ -292,7 +259,7 @@ class IsolatedWorker:
         self._sent: SampleKey | None = None  # the sample the process holds
 
     def _start(self) -> None:
-        context = _context()
+        context = _context(type(self.work).__module__)
         parent_end, child_end = context.Pipe()
         process = context.Process(
             target=_child_main, args=(child_end, self.work, self.threads), daemon=True

@@ -23,8 +23,9 @@ from typing import Any
 
 from mibench._version import __version__
 from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
+from mibench.errors import error_text
 from mibench.estimators import get_estimator, get_estimator_class
-from mibench.executors import Executor, error_text, make_executor
+from mibench.executors import Executor, InlineExecutor, SampleKey, Task, make_executor
 from mibench.grid import Grid
 from mibench.interface import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
 from mibench.store import run_key
@@ -33,6 +34,7 @@ from mibench.validation import InputError, check_integer
 
 __all__ = [
     "default_suite",
+    "RecordWork",
     "draw",
     "failed_record",
     "portable_dataset",
@@ -296,6 +298,25 @@ def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: in
                    extras=extras)
 
 
+@dataclass(frozen=True)
+class RecordWork:
+    """The work of a grid run, handed to an executor: draw a sample, run one task on it, or
+    make the failed record of a task that could not finish."""
+
+    def draw(self, key: SampleKey) -> Any:
+        return draw(resolve_dataset(key.dataset), key.n, key.seed, key.quantity)
+
+    def run(self, task: Task, sample: Any) -> Record:
+        key = task.sample
+        dataset = task.dataset or key.dataset
+        return run_one(task.estimator, dataset, key.n, key.seed, sample=sample, suite=task.suite)
+
+    def failed(self, task: Task, reason: str) -> Record:
+        key = task.sample
+        dataset = task.dataset or key.dataset
+        return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
+
+
 def run(
     estimators: str | Estimator | Iterable[str | Estimator],
     datasets: str | Dataset | Iterable[str | Dataset] | None = None,
@@ -423,8 +444,6 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
               address: str | None = None, out: str | Path | None = None,
               rerun_failed: bool = False, progress: bool = False,
               on_record: Callable[[Record], None] | None = None) -> list[Record]:
-    from mibench.executors import InlineExecutor, RecordWork, SampleKey, Task
-
     workers = check_integer(workers, "workers", minimum=1)
     runner, owned = _choose_executor(executor, workers, timeout, address)
     store = None

@@ -19,10 +19,18 @@ from collections.abc import Iterator
 
 from mibench.validation import InputError
 
-__all__ = ["THREADS_VARIABLE", "threads_from_environment", "torch_threads"]
+__all__ = ["THREADS_VARIABLE", "available_cores", "threads_from_environment", "torch_threads"]
 
 #: The environment variable that caps the threads of code not told a count (a positive integer).
 THREADS_VARIABLE = "MIBENCH_THREADS"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count off Linux)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def threads_from_environment() -> int | None:

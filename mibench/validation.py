@@ -14,6 +14,8 @@ import re
 
 import numpy as np
 
+from mibench.errors import InputError
+
 __all__ = [
     "InputError",
     "as_sample_matrix",
@@ -24,14 +26,6 @@ __all__ = [
     "check_positive",
     "check_workers",
 ]
-
-
-class InputError(ValueError):
-    """Invalid input from the user: a bad argument, sample, name or path.
-
-    A subclass of ``ValueError``, so callers that catch ValueError keep working; raise it only
-    for problems the user can fix by changing the input, never for an internal failure.
-    """
 
 
 def _to_numpy(values, name: str) -> np.ndarray:

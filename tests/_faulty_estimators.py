@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mibench.executors import RecordWork
 from mibench.interface import Estimator
+from mibench.runner import RecordWork
 
 
 class Correlation(Estimator):

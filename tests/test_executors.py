@@ -15,13 +15,13 @@ from mibench.executors import (
     DaskExecutor,
     InlineExecutor,
     ProcessExecutor,
-    RecordWork,
     SampleKey,
     SerialExecutor,
     Task,
     make_executor,
 )
 from mibench.interface import MUTUAL_INFORMATION
+from mibench.runner import RecordWork
 
 DATASETS = ["1v1-normal-0.75", "multinormal-dense-2-2-0.5"]
 TIMEOUT = 1.0

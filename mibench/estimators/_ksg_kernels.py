@@ -12,13 +12,12 @@ tracemalloc sees them), never an n x n matrix.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 
-from mibench.torch_threads import threads_from_environment
+from mibench.torch_threads import available_cores, threads_from_environment
 
 __all__ = [
     "available_cores",
@@ -37,14 +36,6 @@ __all__ = [
 _SCREEN = 32
 
 
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity; the CPU count off Linux)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def process_threads() -> int:

@@ -28,13 +28,12 @@ from mibench.executors import (
     DaskExecutor,
     InlineExecutor,
     ProcessExecutor,
-    RecordWork,
     SampleKey,
     SerialExecutor,
     Task,
 )
 from mibench.interface import MUTUAL_INFORMATION
-from mibench.runner import _record, prepare, resolve_dataset
+from mibench.runner import RecordWork, _record, prepare, resolve_dataset
 from mibench.store import ResultStore
 
 # The test estimators live beside the tests, where worker processes import them from.
