@@ -2,7 +2,7 @@
 
 The estimator list is read from the registry at import, so a new estimator is benchmarked
 without touching this suite. Only the public API, the dataset tags and
-:func:`mibench.report.aggregate` are used, so the same suite also runs against other versions of
+:func:`mibench.results.report.aggregate` are used, so the same suite also runs against other versions of
 mibench: an estimator or dataset that a version lacks is skipped there (asv shows "n/a"), never
 an error.
 
@@ -178,7 +178,7 @@ def configured_for(estimator, dataset: str):
     """The estimator as the runner configures it for ``dataset`` (a noisy-channel estimator
     takes the layer's noise scale), where this version of mibench pairs them so."""
     try:
-        from mibench.runner import prepare
+        from mibench.grid.runner import prepare
     except ImportError:
         return estimator
     configured, _ = prepare(estimator, mibench.get_dataset(dataset))
@@ -213,17 +213,17 @@ def run_grid(estimators, datasets, sizes, seeds) -> dict[tuple[str, str, int], o
 
 
 def cells_of(records) -> dict[tuple[str, str, int], object]:
-    """``(estimator, dataset, n)`` to :class:`mibench.scoring.Cell`: seeds combined as the
+    """``(estimator, dataset, n)`` to :class:`mibench.results.scoring.Cell`: seeds combined as the
     leaderboard combines them."""
-    from mibench.scoring import aggregate
+    from mibench.results.scoring import aggregate
 
     return {(cell.estimator, cell.dataset, cell.n): cell for cell in aggregate(records)}
 
 
 def solved_scores(records, estimator: str):
-    """:func:`mibench.scoring.score_suites` of one estimator's runs: the one scoring function
+    """:func:`mibench.results.scoring.score_suites` of one estimator's runs: the one scoring function
     the CLI summary and ``mibench report`` use too."""
-    from mibench.scoring import score_suites
+    from mibench.results.scoring import score_suites
 
     return score_suites(r for r in records if r.estimator == estimator)
 

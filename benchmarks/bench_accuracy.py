@@ -2,8 +2,8 @@
 
 Every estimator runs on every ground-truth task (the 40 Beyond-Normal tasks and the
 independent pairs) at n = ``ACCURACY_N``, once per seed; the seeds are averaged exactly as the
-leaderboard does (:func:`mibench.scoring.aggregate`), and the solved count is the one
-:func:`mibench.scoring.score_suites` gives, as in the CLI summary and ``mibench report``.
+leaderboard does (:func:`mibench.results.scoring.aggregate`), and the solved count is the one
+:func:`mibench.results.scoring.score_suites` gives, as in the CLI summary and ``mibench report``.
 A task's error track fails when any of its runs failed (a diverged training, say), rather
 than report the mean of the runs that survived; the failed runs are counted by
 ``track_runs_failed``. The grid is run once per asv run, in
@@ -56,7 +56,7 @@ class _Solved:
 
     def track_tasks_solved(self, records, estimator):
         """Beyond-Normal v1 tasks solved (seed-averaged estimate within a factor 1.5 of the
-        truth, no failed run), by :func:`mibench.scoring.score_suites`."""
+        truth, no failed run), by :func:`mibench.results.scoring.score_suites`."""
         return _suite.tasks_solved(self.scores, "beyond-normal-v1")
 
     def track_runs_failed(self, records, estimator):

@@ -11,10 +11,10 @@ All MI is in nats. The public API::
 """
 
 from mibench._version import __version__
+from mibench.core.contracts import Dataset, Estimate, Estimator, Record
 from mibench.datasets import get_dataset, list_datasets
 from mibench.estimators import get_estimator, list_estimators
-from mibench.interface import Dataset, Estimate, Estimator, Record
-from mibench.runner import run
+from mibench.grid.runner import run
 
 __all__ = [
     "Dataset",

@@ -106,8 +106,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _list(args) -> int:
     import mibench
-    from mibench.scoring import to_unit
-    from mibench.tables import format_number
+    from mibench.results.scoring import to_unit
+    from mibench.results.tables import format_number
 
     if args.what == "estimators":
         rows = []
@@ -123,7 +123,7 @@ def _list(args) -> int:
                 print(f"{row['name'].ljust(width)}  {row['summary']}")
         return 0
     if args.what == "suites":
-        from mibench.suites import SUITES
+        from mibench.datasets.suites import SUITES
 
         rows = [{"name": suite.name, "tag": suite.tag, "scoring": suite.scoring,
                  "datasets": len(suite.datasets()), "description": suite.description}
@@ -154,7 +154,7 @@ def _list(args) -> int:
     # is marked as computed on first use.
     names = mibench.list_datasets(args.tag)
     if args.tag and not names:
-        from mibench.validation import InputError
+        from mibench.core.validation import InputError
 
         raise InputError(f"no dataset has the tag {args.tag!r}")
     for name in names:
@@ -168,7 +168,7 @@ def _list(args) -> int:
             "tags": sorted(summary.tags),
         })
     if args.format == "json":
-        from mibench.records_io import json_safe
+        from mibench.core.records import json_safe
 
         print(json.dumps(json_safe(rows), indent=2))
         return 0
@@ -187,9 +187,9 @@ def _list(args) -> int:
 
 def _run(args) -> int:
     import mibench
-    from mibench.records_io import RECORDS_FILENAME
-    from mibench.tables import records_csv, records_json, records_summary, records_table
-    from mibench.validation import InputError
+    from mibench.core.records import RECORDS_FILENAME
+    from mibench.core.validation import InputError
+    from mibench.results.tables import records_csv, records_json, records_summary, records_table
 
 
     if args.rerun_failed and args.out is None:
@@ -214,7 +214,7 @@ def _run(args) -> int:
         if given:
             raise InputError(f"--grid names the estimators, datasets, sizes and seeds; "
                              f"drop {', '.join(given)} (or edit the grid file)")
-        from mibench.runner import run_grid
+        from mibench.grid.runner import run_grid
 
         records = run_grid(args.grid, **options)
     else:
@@ -263,9 +263,9 @@ def _experiment(args) -> int:
 
     Exit status 1 when an experiment failed or one of its verdicts does not hold.
     """
+    from mibench.core.records import json_safe
     from mibench.experiments import get_experiment, list_experiments, run_experiment
     from mibench.experiments.output import write_index
-    from mibench.records_io import json_safe
 
     if args.name == "all":
         names = list_experiments()
@@ -311,8 +311,8 @@ def _experiment(args) -> int:
 
 
 def _report(args) -> int:
-    from mibench.records_io import load_records
-    from mibench.report import write_report
+    from mibench.core.records import load_records
+    from mibench.results.report import write_report
 
     written = write_report(load_records(args.directory), args.directory)
     for kind, path in written.items():
@@ -324,7 +324,7 @@ def _check_output_directory(path: Path) -> None:
     """Create ``path`` if needed and make sure files can be written in it (else InputError)."""
     import tempfile
 
-    from mibench.validation import InputError
+    from mibench.core.validation import InputError
 
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -338,11 +338,11 @@ def _check_output_directory(path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; the exit code is 0 on success, 2 for bad input, 1 for a failure.
 
-    An :class:`mibench.validation.InputError` (bad input: a name, a parameter, a path) is
+    An :class:`mibench.core.validation.InputError` (bad input: a name, a parameter, a path) is
     reported as one line; any other exception is a bug or an environment failure and is shown
     with its traceback.
     """
-    from mibench.validation import InputError
+    from mibench.core.validation import InputError
 
     parser = _build_parser()
     args = parser.parse_args(argv)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mibench.interface import Estimator
-from mibench.runner import RecordWork
+from mibench.core.contracts import Estimator
+from mibench.grid.runner import RecordWork
 
 
 class Correlation(Estimator):
@@ -120,6 +120,6 @@ class ReportsThreads(Estimator):
         pass
 
     def _estimate(self, x, y):
-        from mibench.torch_threads import threads_from_environment
+        from mibench.core.threads import threads_from_environment
 
         return float(threads_from_environment() or 0)

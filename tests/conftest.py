@@ -1,8 +1,8 @@
-"""Every test runs with its own per-session disk cache, never the user's (mibench.cache)."""
+"""Every test runs with its own per-session disk cache, never the user's (mibench.core.cache)."""
 
 import pytest
 
-from mibench.cache import CACHE_DIR_VARIABLE
+from mibench.core.cache import CACHE_DIR_VARIABLE
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from mibench.cli import main
-from mibench.interface import RECORD_KEYS
-from mibench.records_io import load_records
+from mibench.core.contracts import RECORD_KEYS
+from mibench.core.records import load_records
 
 
 def run_cli(capsys, *argv):

@@ -1,7 +1,7 @@
 """Each estimator runs only on the quantity it estimates; noisy-channel estimators on noisy layers.
 
 The truths of the noisy layers are checked here by a route independent of
-``mibench.gaussian_mixture`` (which ``noisy-sp`` shares): a plain numpy/scipy Monte Carlo of
+``mibench.core.gaussian_mixture`` (which ``noisy-sp`` shares): a plain numpy/scipy Monte Carlo of
 the Gaussian-mixture entropy, so a bug there cannot make the estimator look perfect.
 """
 
@@ -13,8 +13,8 @@ from scipy.spatial.distance import cdist
 from scipy.special import logsumexp
 
 import mibench
+from mibench.core.contracts import MUTUAL_INFORMATION, NOISY_CHANNEL, Estimator
 from mibench.datasets.network_layers import LayerSpec
-from mibench.interface import MUTUAL_INFORMATION, NOISY_CHANNEL, Estimator
 from mibench.networks.inputs import get_inputs
 
 NOISY_DEFAULT_LAYERS = [
@@ -48,7 +48,7 @@ def test_noisy_channel_estimators_are_never_scored_on_beyond_normal_tasks(estima
     assert {r.status for r in records} == {"skipped"}
     assert all(r.estimate is None and r.truth is None for r in records)
     assert all("provides I(X;Y) only" in r.error for r in records)
-    from mibench.scoring import score_suites
+    from mibench.results.scoring import score_suites
 
     (score,) = score_suites(records)
     assert score.datasets == 0 and score.solved == 0 and score.scored == 0

@@ -49,7 +49,7 @@ def test_gaussian_baseline_is_close_on_normal_data_and_blind_to_uncorrelated_dep
 
 def test_third_party_estimator_registers_through_an_entry_point(tmp_path, monkeypatch):
     (tmp_path / "mibench_demo_plugin.py").write_text(textwrap.dedent('''
-        from mibench.interface import Estimator
+        from mibench.core.contracts import Estimator
 
         class ConstantEstimator(Estimator):
             """Always answers the configured value."""

@@ -19,7 +19,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mibench.cache import read_json, write_json
+from mibench.core.cache import read_json, write_json
+from mibench.core.contracts import Dataset
+from mibench.core.validation import InputError
 from mibench.datasets import transforms
 from mibench.datasets.ground_truth import (
     BEYOND_NORMAL_TASKS,
@@ -30,8 +32,6 @@ from mibench.datasets.ground_truth import (
 )
 from mibench.datasets.mixtures import NormalMixture, monte_carlo_mutual_information
 from mibench.datasets.registry import DatasetSummary, register_dataset
-from mibench.interface import Dataset
-from mibench.validation import InputError
 
 __all__ = ["FINE_TASKS", "TRUTH_SEED", "TRUTH_STDERR", "make_fine_task", "mixture_of"]
 

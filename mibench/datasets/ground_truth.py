@@ -23,15 +23,15 @@ import re
 
 import numpy as np
 
-from mibench.closed_form import (
+from mibench.core.closed_form import (
     additive_uniform_mutual_information,
     gaussian_mutual_information,
     student_t_mutual_information_correction,
 )
+from mibench.core.contracts import Dataset
+from mibench.core.validation import InputError
 from mibench.datasets import transforms
 from mibench.datasets.registry import DEFAULT_SUITE_TAG, register_dataset
-from mibench.interface import Dataset
-from mibench.validation import InputError
 
 __all__ = [
     "BEYOND_NORMAL_TASKS",
@@ -349,7 +349,7 @@ def make_task(task_id: str, *, standardized: bool | None = None) -> Dataset:
     registered ones can be made (``make_task("asinh-multinormal-dense-5-5-0.5")``).
 
     ``standardized`` sets whether ``sample`` standardizes each coordinate over the sample by
-    default (see :class:`~mibench.interface.Dataset`); it defaults to True, the Beyond-Normal
+    default (see :class:`~mibench.core.contracts.Dataset`); it defaults to True, the Beyond-Normal
     protocol, except for the independent pairs, which are not Beyond-Normal tasks.
     """
     task = _build(task_id)

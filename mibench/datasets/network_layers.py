@@ -35,7 +35,7 @@ Truth
   or leaky ReLU, every weight matrix of full column rank, checked), L determines X and
   I(Y; L) = I(Y; X), computed by Monte Carlo from the known posterior;
 - noisy layer 1 with a finite input: I(X; T_1) = h(mixture of N(S_1(x), sigma^2 I) over the
-  input set) - h(Z), by the Monte Carlo of :func:`mibench.gaussian_mixture.
+  input set) - h(Z), by the Monte Carlo of :func:`mibench.core.gaussian_mixture.
   noisy_channel_mutual_information` (the ``noisy-sp`` formula on the exact input law), with
   its standard error;
 - noisy layer l with the label: I(Y; T_l) likewise, the mixtures running over the inputs of
@@ -55,7 +55,7 @@ The linear Gaussian channel below is the continuous-input noisy case with an exa
 
 The default suite of ``mibench run`` includes the datasets of :data:`DEFAULT_NETWORK_SUITE`.
 Networks are trained when the first dataset that needs them is built (a few seconds each) and
-their weights and the truths are kept in the per-user disk cache (:mod:`mibench.cache`), so
+their weights and the truths are kept in the per-user disk cache (:mod:`mibench.core.cache`), so
 each is trained and computed once per machine; registration and listing train nothing.
 """
 
@@ -70,10 +70,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mibench.cache import entry_path, read_json, write_atomically, write_json
+from mibench.core.cache import entry_path, read_json, write_atomically, write_json
+from mibench.core.contracts import Dataset, NoisyChannel
+from mibench.core.gaussian_mixture import noisy_channel_mutual_information
+from mibench.core.validation import InputError
 from mibench.datasets.registry import DEFAULT_SUITE_TAG, DatasetSummary, register_dataset
-from mibench.gaussian_mixture import noisy_channel_mutual_information
-from mibench.interface import Dataset, NoisyChannel
 from mibench.networks._constants import ACTIVATIONS
 from mibench.networks.inputs import (
     INPUT_DIMENSIONS,
@@ -81,7 +82,6 @@ from mibench.networks.inputs import (
     gaussian_mixture_log_posterior,
     get_inputs,
 )
-from mibench.validation import InputError
 
 if TYPE_CHECKING:
     from mibench.networks.training import TrainedNetwork
@@ -151,7 +151,7 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
     """The network of ``inputs`` with this activation and noise, trained once per machine.
 
     Snapshots are kept at the log-spaced epochs 0, 1, 2, 4, 9, 19, 40. The weights are read
-    from the disk cache (:mod:`mibench.cache`) when an earlier process trained the same
+    from the disk cache (:mod:`mibench.core.cache`) when an earlier process trained the same
     network with the same library versions; otherwise it is trained and stored there.
     """
     import torch  # here: registering must not import torch

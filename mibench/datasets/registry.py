@@ -10,8 +10,8 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from mibench.interface import Dataset
-from mibench.validation import InputError
+from mibench.core.contracts import Dataset
+from mibench.core.validation import InputError
 
 __all__ = [
     "DEFAULT_SUITE_TAG",

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
+from mibench.core.contracts import Dataset
 from mibench.datasets.registry import register_dataset
-from mibench.interface import Dataset
 
 __all__ = [
     "STAIRCASE_DIM",

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from mibench.torch_threads import available_cores, threads_from_environment
+from mibench.core.threads import available_cores, threads_from_environment
 
 __all__ = [
     "available_cores",

@@ -23,14 +23,14 @@ import numbers
 
 import numpy as np
 
+from mibench.core.contracts import Estimate, Estimator
+from mibench.core.validation import InputError, check_choice, check_integer, check_positive
 from mibench.estimators.discrete import (
     encode_integer_rows,
     encode_rows,
     plugin_mutual_information,
 )
 from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
-from mibench.validation import InputError, check_choice, check_integer, check_positive
 
 __all__ = [
     "AdaptiveBinning",

@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
+from mibench.core.contracts import Estimate, Estimator
+from mibench.core.validation import InputError, check_choice
 from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
-from mibench.validation import InputError, check_choice
 
 __all__ = [
     "Discrete",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mibench.closed_form import gaussian_mutual_information
+from mibench.core.closed_form import gaussian_mutual_information
+from mibench.core.contracts import Estimator
+from mibench.core.validation import InputError
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
-from mibench.validation import InputError
 
 __all__ = ["Gaussian"]
 

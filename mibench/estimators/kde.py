@@ -24,11 +24,11 @@ import numbers
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from mibench.core.contracts import Estimate, Estimator
+from mibench.core.pairwise import logsumexp_rows_inplace, row_blocks
+from mibench.core.preprocessing import standardize
+from mibench.core.validation import InputError, check_choice, check_positive
 from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
-from mibench.pairwise import logsumexp_rows_inplace, row_blocks
-from mibench.preprocessing import standardize
-from mibench.validation import InputError, check_choice, check_positive
 
 __all__ = ["KDE", "bandwidth_factor", "kde_mutual_information"]
 
@@ -147,7 +147,7 @@ def _standardized(values: np.ndarray) -> np.ndarray:
 
     The bandwidth rules are scipy.stats.gaussian_kde's, which scale the kernel by the ddof-1
     covariance; dividing by the ddof-1 deviation keeps h equal to scipy's (ddof 0 would
-    shrink it by sqrt((n - 1) / n)). The scale is :func:`mibench.preprocessing.column_scale`
+    shrink it by sqrt((n - 1) / n)). The scale is :func:`mibench.core.preprocessing.column_scale`
     (ddof 0) corrected by that factor; a constant column adds no distance either way.
     """
     n = values.shape[0]

@@ -21,12 +21,12 @@ import math
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from mibench.closed_form import isotropic_gaussian_entropy
+from mibench.core.closed_form import isotropic_gaussian_entropy
+from mibench.core.contracts import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
+from mibench.core.pairwise import logsumexp_rows_inplace, row_blocks
+from mibench.core.validation import InputError, as_sample_matrix, check_choice, check_positive
 from mibench.estimators.discrete import encode_rows
 from mibench.estimators.registry import register
-from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
-from mibench.pairwise import logsumexp_rows_inplace, row_blocks
-from mibench.validation import InputError, as_sample_matrix, check_choice, check_positive
 
 __all__ = ["KDEPairwise", "pairwise_mixture_entropy_bounds"]
 
@@ -119,7 +119,7 @@ class KDEPairwise(Estimator):
     the (infinite or constant) MI of the deterministic layer. The two bounds meet when the
     centres are either merged or far apart (relative to s) and differ most in between.
 
-    Its quantity is :data:`~mibench.interface.NOISY_CHANNEL`: ``mibench.run`` runs it on the
+    Its quantity is :data:`~mibench.core.contracts.NOISY_CHANNEL`: ``mibench.run`` runs it on the
     datasets that provide a noisy channel, with their clean activations, their noise variance
     and the right ``target`` (:meth:`for_channel`); on a deterministic layer, call it directly
     with the noise variance of your choice, as Saxe et al. did.

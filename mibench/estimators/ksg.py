@@ -35,10 +35,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
-from mibench.preprocessing import column_scale
-from mibench.validation import (
+from mibench.core.contracts import Estimate, Estimator
+from mibench.core.preprocessing import column_scale
+from mibench.core.validation import (
     InputError,
     check_choice,
     check_device,
@@ -46,6 +45,7 @@ from mibench.validation import (
     check_positive,
     check_workers,
 )
+from mibench.estimators.registry import register
 
 __all__ = [
     "KSG",
@@ -81,7 +81,7 @@ def standardize_and_jitter(
     The jitter (standard deviation ``noise`` times the column's scale) breaks ties between
     repeated values, which would otherwise make neighbour counts depend on the order of the
     samples; at the default 1e-10 it moves the estimate far less than its statistical error.
-    The scale is :func:`mibench.preprocessing.column_scale` (ddof 0; constant columns are left
+    The scale is :func:`mibench.core.preprocessing.column_scale` (ddof 0; constant columns are left
     unscaled).
     """
     values = np.array(values, dtype=np.float64, copy=True)

@@ -35,6 +35,9 @@ import math
 import numpy as np
 from scipy.special import digamma
 
+from mibench.core.contracts import Estimate, Estimator
+from mibench.core.preprocessing import standardize as standardize_columns
+from mibench.core.validation import check_choice, check_integer, check_workers
 from mibench.estimators.ksg import (
     _build_tree,
     _in_sample_order,
@@ -42,9 +45,6 @@ from mibench.estimators.ksg import (
     tree_ball_counts,
 )
 from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
-from mibench.preprocessing import standardize as standardize_columns
-from mibench.validation import check_choice, check_integer, check_workers
 
 __all__ = ["ALGORITHMS", "MixedKSG", "mixed_ksg_counts", "mixed_ksg_mutual_information"]
 

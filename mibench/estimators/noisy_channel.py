@@ -32,7 +32,7 @@ dimension, plus the Monte Carlo error reported in the extras (``stderr``, which 
 draws). If ``x`` are continuous inputs while S also depends on upstream noise, each sample is
 its own group and the estimate is that of I(S; T) >= I(X; T), not I(X; T).
 
-Its quantity is :data:`~mibench.interface.NOISY_CHANNEL`: ``mibench.run`` runs it only on
+Its quantity is :data:`~mibench.core.contracts.NOISY_CHANNEL`: ``mibench.run`` runs it only on
 datasets that provide a noisy channel (the noisy network layers and linear Gaussian channels),
 hands it their clean activations, and sets ``sigma`` to their noise scale
 (:meth:`NoisySampleProp.for_channel`); elsewhere its record is ``skipped``. Called directly on
@@ -43,15 +43,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from mibench.estimators.registry import register
-from mibench.gaussian_mixture import (
+from mibench.core.contracts import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
+from mibench.core.gaussian_mixture import (
     MAX_KERNEL_EVALUATIONS,
     TARGET_STDERR,
     noisy_channel_mutual_information,
     noisy_channel_mutual_information_to_precision,
 )
-from mibench.interface import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
-from mibench.validation import InputError, check_integer, check_positive
+from mibench.core.validation import InputError, check_integer, check_positive
+from mibench.estimators.registry import register
 
 __all__ = ["NoisySampleProp"]
 

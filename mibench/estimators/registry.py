@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from importlib.metadata import entry_points
 
-from mibench.interface import Estimator
-from mibench.validation import InputError
+from mibench.core.contracts import Estimator
+from mibench.core.validation import InputError
 
 __all__ = ["ENTRY_POINT_GROUP", "register", "get_estimator", "get_estimator_class", "list_estimators"]
 

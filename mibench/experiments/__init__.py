@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mibench.interface import Record
-from mibench.validation import InputError
+from mibench.core.contracts import Record
+from mibench.core.validation import InputError
 
 __all__ = [
     "TALK_ORDER",

@@ -1,5 +1,5 @@
 """Small helpers the experiments share: one timed estimate as a tidy row, and the slope per
-decade of n (the one :func:`mibench.scoring.rise_per_decade`, which the suite scores use too)."""
+decade of n (the one :func:`mibench.results.scoring.rise_per_decade`, which the suite scores use too)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from mibench.estimators import get_estimator
-from mibench.scoring import rise_per_decade
+from mibench.results.scoring import rise_per_decade
 
 __all__ = ["estimate_row", "rise_per_decade"]
 

@@ -48,13 +48,13 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from mibench.closed_form import isotropic_gaussian_entropy
+from mibench.core.closed_form import isotropic_gaussian_entropy
+from mibench.core.pairwise import row_blocks
 from mibench.datasets.network_layers import RECIPES, exact_label_information, rows_entropy
 from mibench.estimators import get_estimator
 from mibench.experiments import ExperimentResult, Verdict, register_experiment
 from mibench.networks.inputs import get_inputs
 from mibench.networks.training import TrainedNetwork, log_spaced_epochs, train
-from mibench.pairwise import row_blocks
 
 __all__ = [
     "COMPRESSION_THRESHOLD",

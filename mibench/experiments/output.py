@@ -189,7 +189,7 @@ def write_index(
     errors : mapping of name to str, optional
         Experiments that raised, with their error text.
     """
-    from mibench import __version__
+    from mibench._version import __version__
 
     output_dir = Path(output_dir)
     errors = dict(errors or {})

@@ -1,7 +1,7 @@
 """Exact MI of one-dimensional Gaussian noisy channels by numerical quadrature (scipy).
 
 These are the experiments' references. They integrate the densities directly and share no code
-with the estimators they judge (in particular not :mod:`mibench.gaussian_mixture`, the Monte
+with the estimators they judge (in particular not :mod:`mibench.core.gaussian_mixture`, the Monte
 Carlo that ``noisy-sp`` uses): for T = S + Z with Z ~ N(0, sigma^2) independent of X and S a
 function of X,
 

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mibench.core.contracts import Record
 from mibench.datasets.staircase import STAIRCASE_KINDS, STAIRCASE_LEVELS, staircase_name
 from mibench.experiments import ExperimentResult, Verdict, register_experiment
-from mibench.interface import Record
 
 __all__ = ["BATCH_SIZE", "BOUNDS", "staircase"]
 
@@ -236,7 +236,7 @@ def staircase(output_dir: Path, quick: bool) -> ExperimentResult:
     quick : bool
         A CI-sized run: the Gaussian staircase at 2 and 8 nats, 300 steps, one seed.
     """
-    from mibench.runner import run
+    from mibench.grid.runner import run
 
     settings = _QUICK if quick else _FULL
     output_dir = Path(output_dir)

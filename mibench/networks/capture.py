@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mibench.validation import InputError
+from mibench.core.validation import InputError
 
 __all__ = ["capture"]
 

@@ -19,7 +19,7 @@ from functools import cache
 import numpy as np
 from scipy.special import logsumexp
 
-from mibench.validation import InputError
+from mibench.core.validation import InputError
 
 __all__ = [
     "INPUTS",

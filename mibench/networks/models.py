@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mibench.core.validation import InputError, check_choice, check_integer, check_positive
 from mibench.networks._constants import ACTIVATIONS, LEAKY_RELU_SLOPE
-from mibench.validation import InputError, check_choice, check_integer, check_positive
 
 __all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "GaussianNoise", "HiddenLayer", "MLP", "derive_seed"]
 

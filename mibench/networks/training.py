@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from mibench.core.threads import torch_threads
+from mibench.core.validation import InputError, check_integer, check_positive
 from mibench.networks.inputs import Inputs
 from mibench.networks.models import MLP, derive_seed
-from mibench.torch_threads import torch_threads
-from mibench.validation import InputError, check_integer, check_positive
 
 __all__ = ["LayerActivations", "TrainedNetwork", "log_spaced_epochs", "train"]
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 import mibench
-from mibench.executors import (
+from mibench.core.contracts import MUTUAL_INFORMATION
+from mibench.grid.executors import (
     DaskExecutor,
     InlineExecutor,
     ProcessExecutor,
@@ -32,9 +33,8 @@ from mibench.executors import (
     SerialExecutor,
     Task,
 )
-from mibench.interface import MUTUAL_INFORMATION
-from mibench.runner import RecordWork, _record, prepare, resolve_dataset
-from mibench.store import ResultStore
+from mibench.grid.runner import RecordWork, _record, prepare, resolve_dataset
+from mibench.grid.store import ResultStore
 
 # The test estimators live beside the tests, where worker processes import them from.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import mibench
+from mibench.core.threads import torch_threads
 from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.training import Objective, average_weights, training_step
-from mibench.torch_threads import torch_threads
 
 DIM = 5  # a multinormal-dense-5-5 sized task
 

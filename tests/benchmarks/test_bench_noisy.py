@@ -17,8 +17,8 @@ import pytest
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.closed_form import isotropic_gaussian_entropy
-from mibench.gaussian_mixture import draw_from_mixture
+from mibench.core.closed_form import isotropic_gaussian_entropy
+from mibench.core.gaussian_mixture import draw_from_mixture
 
 N, DIM, SIGMA = 4096, 10, 0.5
 

@@ -16,8 +16,8 @@ import pytest
 from sample_checks import Z_LIMIT, quantile_z_scores, spearman_z_score
 
 import mibench
+from mibench.core.preprocessing import standardize
 from mibench.datasets import ground_truth
-from mibench.preprocessing import standardize
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "bmi-v1-sample-stats.json").read_text())
 REFERENCE_N = REFERENCE["about"]["samples"]

@@ -11,7 +11,8 @@ from scipy.stats import multivariate_normal
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.closed_form import gaussian_mutual_information, isotropic_gaussian_entropy
+from mibench.core.closed_form import gaussian_mutual_information, isotropic_gaussian_entropy
+from mibench.core.gaussian_mixture import draw_from_mixture
 from mibench.datasets import DEFAULT_SUITE_TAG, dataset_tags
 from mibench.datasets.network_layers import (
     DEFAULT_NETWORK_SUITE,
@@ -20,7 +21,6 @@ from mibench.datasets.network_layers import (
     sample_clean_and_noisy,
     trained_network,
 )
-from mibench.gaussian_mixture import draw_from_mixture
 from mibench.networks import capture, szt12
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mibench
-from mibench.closed_form import gaussian_mutual_information
+from mibench.core.closed_form import gaussian_mutual_information
 from mibench.datasets import DEFAULT_SUITE_TAG, dataset_tags
 from mibench.datasets.staircase import (
     STAIRCASE_DIM,

@@ -7,7 +7,7 @@ import pytest
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench import pairwise
+from mibench.core import pairwise
 
 
 @pytest.fixture(scope="module")

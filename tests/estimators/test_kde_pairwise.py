@@ -8,8 +8,8 @@ from scipy.spatial.distance import cdist
 from scipy.special import logsumexp
 
 import mibench
-from mibench import pairwise
-from mibench.closed_form import gaussian_entropy
+from mibench.core import pairwise
+from mibench.core.closed_form import gaussian_entropy
 from mibench.estimators.kde_pairwise import pairwise_mixture_entropy_bounds
 
 

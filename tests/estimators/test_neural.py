@@ -11,10 +11,10 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import mibench
+from mibench.core.threads import THREADS_VARIABLE, torch_threads
 from mibench.estimators import get_estimator_class
 from mibench.estimators.neural import bounds, training
 from mibench.estimators.neural.training import TrainingDivergedError, squash_tails
-from mibench.torch_threads import THREADS_VARIABLE, torch_threads
 
 NEURAL = ("mine", "dv", "nwj", "infonce", "smile")
 TRUTH_1V1 = 0.5 * math.log(1 / (1 - 0.75**2))  # 0.4133 nats

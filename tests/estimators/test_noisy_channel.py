@@ -8,20 +8,20 @@ from scipy import integrate
 from sklearn.neighbors import KernelDensity
 
 import mibench
-from mibench.closed_form import (
+from mibench.core.closed_form import (
     gaussian_entropy,
     gaussian_mutual_information,
     isotropic_gaussian_entropy,
 )
-from mibench.datasets.network_layers import (
-    linear_gaussian_channel_mutual_information,
-    linear_gaussian_channel_parameters,
-)
-from mibench.gaussian_mixture import (
+from mibench.core.gaussian_mixture import (
     draw_from_mixture,
     gaussian_mixture_entropy,
     gaussian_mixture_log_density,
     noisy_channel_mutual_information,
+)
+from mibench.datasets.network_layers import (
+    linear_gaussian_channel_mutual_information,
+    linear_gaussian_channel_parameters,
 )
 
 SIGMA = 0.1

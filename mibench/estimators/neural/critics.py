@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mibench.validation import InputError
+from mibench.core.validation import InputError
 
 __all__ = ["ConcatCritic", "SeparableCritic", "make_critic", "mlp"]
 

@@ -15,11 +15,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from mibench.core.contracts import Estimate, Estimator
+from mibench.core.threads import THREADS_VARIABLE
+from mibench.core.validation import InputError, check_choice, check_device, check_integer, check_positive
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.registry import register
-from mibench.interface import Estimate, Estimator
-from mibench.torch_threads import THREADS_VARIABLE
-from mibench.validation import InputError, check_choice, check_device, check_integer, check_positive
 
 __all__ = ["DV", "MINE", "NWJ", "InfoNCE", "NeuralEstimator", "SMILE"]
 

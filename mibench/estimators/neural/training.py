@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from scipy import stats
 
-from mibench import preprocessing
+from mibench.core import preprocessing
+from mibench.core.threads import torch_threads
 from mibench.estimators.neural import bounds
 from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.splits import split_sizes
-from mibench.torch_threads import torch_threads
 
 __all__ = [
     "BOUNDS",

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from mibench.interface import Record
-from mibench.records_io import RECORDS_FILENAME, load_records
-from mibench.store import ResultStore, record_key, run_key
+from mibench.core.contracts import Record
+from mibench.core.records import RECORDS_FILENAME, load_records
+from mibench.grid.store import ResultStore, record_key, run_key
 
 
 def make_record(seed, status="ok", estimator="ksg", params=None, truth=0.5):
@@ -99,9 +99,9 @@ def test_two_processes_cannot_write_one_store_at_once(tmp_path):
 
 
 def test_a_line_that_is_not_a_record_object_is_a_clear_error_and_releases_the_lock(tmp_path):
-    from mibench.records_io import load_records
-    from mibench.store import ResultStore
-    from mibench.validation import InputError
+    from mibench.core.records import load_records
+    from mibench.core.validation import InputError
+    from mibench.grid.store import ResultStore
 
     (tmp_path / "records.jsonl").write_text("3\n")
     with pytest.raises(InputError, match=r"records.jsonl:1 is not a record"):

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from mibench.pairwise import row_blocks
-from mibench.torch_threads import torch_threads
+from mibench.core.pairwise import row_blocks
+from mibench.core.threads import torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -80,7 +80,7 @@ def _log_kernel_sums(points: torch.Tensor, centres: torch.Tensor, sigma: float) 
 
     -|t - s|^2 / (2 sigma^2) = -|t|^2 / (2 sigma^2) + (t.s - |s|^2 / 2) / sigma^2: the first
     term leaves the sum over i, and the second is one fused matrix product plus a bias, so
-    each block (rows from :func:`mibench.pairwise.row_blocks`) costs a product and a
+    each block (rows from :func:`mibench.core.pairwise.row_blocks`) costs a product and a
     log-sum-exp, with no (block, n, d) difference array.
     """
     import torch

@@ -11,9 +11,9 @@ from pathlib import Path
 from _faulty_estimators import Correlation, FailsUntilFileExists, Sleeps
 
 import mibench
-from mibench.store import ResultStore, record_key
+from mibench.grid.store import ResultStore, record_key
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ["1v1-normal-0.75", "multinormal-dense-2-2-0.5"]
 
 # The grid of the kill test, run by a separate Python process on two worker processes. The
@@ -82,7 +82,7 @@ def test_running_again_skips_stored_runs_and_rerun_failed_redoes_only_failures(t
 
 
 def test_the_store_records_its_provenance_once(tmp_path):
-    from mibench.provenance import read_provenance
+    from mibench.grid.provenance import read_provenance
 
     out = tmp_path / "store"
     for _ in range(2):

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from mibench.errors import InputError
+from mibench.core.errors import InputError
 
 __all__ = [
     "InputError",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import mibench
-from mibench.validation import as_sample_matrix, check_paired_samples
+from mibench.core.validation import as_sample_matrix, check_paired_samples
 
 
 def test_one_dimensional_input_becomes_one_column():

@@ -137,7 +137,7 @@ def record_suite(record) -> str | None:
     dataset (records written before suites were recorded)."""
     if record.suite:
         return record.suite
-    from mibench.suites import suite_of
+    from mibench.datasets.suites import suite_of
 
     return suite_of(record.dataset)
 
@@ -189,7 +189,7 @@ class SuiteScore:
     estimator, params, n, suite
         What was scored; ``suite`` is None for datasets in no suite.
     scoring : {"solved", "bias", "layers"}
-        How the suite is scored (:data:`mibench.suites.SCORINGS`).
+        How the suite is scored (:data:`mibench.datasets.suites.SCORINGS`).
     datasets : int
         The denominator: datasets of the suite that were run (not skipped).
     seeds : int
@@ -249,7 +249,7 @@ class SuiteScore:
 def suite_scoring(suite: str | None) -> str:
     if suite is None:
         return "solved"
-    from mibench.suites import get_suite
+    from mibench.datasets.suites import get_suite
 
     try:
         return get_suite(suite).scoring
@@ -285,7 +285,7 @@ def _scored_under(cell: Cell, selected: set[str]) -> list[str | None]:
     dataset, so a Beyond-Normal v1 task that v2 reuses counts toward v2 too when v2 was run;
     its own suite where the dataset is not registered in this version."""
     from mibench.datasets import dataset_tags
-    from mibench.suites import get_suite
+    from mibench.datasets.suites import get_suite
 
     try:
         tags = dataset_tags(cell.dataset)
@@ -306,7 +306,7 @@ def score_suites(records: Iterable) -> list[SuiteScore]:
 
     The CLI summary, ``mibench report`` and the asv accuracy tracks all call it, so the same
     records give the same numbers everywhere. Seeds are averaged first (:func:`aggregate`),
-    then each suite is scored its own way (:mod:`mibench.suites`); no score mixes suites. A
+    then each suite is scored its own way (:mod:`mibench.datasets.suites`); no score mixes suites. A
     dataset counts toward every suite that was run and holds it (the 13 Beyond-Normal v1 tasks
     that v2 reuses count toward both when both were run), and toward no suite that was not.
 
@@ -314,9 +314,9 @@ def score_suites(records: Iterable) -> list[SuiteScore]:
     -------
     list of SuiteScore
         In the order the (estimator, params) configurations first appear, then by suite in
-        the order of :data:`mibench.suites.SUITES` (unregistered datasets last), then by n.
+        the order of :data:`mibench.datasets.suites.SUITES` (unregistered datasets last), then by n.
     """
-    from mibench.suites import suite_names
+    from mibench.datasets.suites import suite_names
 
     records = list(records)
     cells = aggregate(records)

@@ -57,7 +57,7 @@ def cache_dir() -> Path:
 @cache
 def library_versions() -> dict[str, str]:
     """The versions of mibench, numpy and torch (read without importing torch)."""
-    from mibench import __version__
+    from mibench._version import __version__
 
     versions = {"mibench": __version__}
     for name in ("numpy", "torch"):

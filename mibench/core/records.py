@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mibench.interface import Record
-from mibench.validation import InputError
+from mibench.core.contracts import Record
+from mibench.core.validation import InputError
 
 __all__ = [
     "RECORDS_FILENAME",

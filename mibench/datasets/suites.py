@@ -1,7 +1,7 @@
 """The suites: named, versioned sets of datasets, each scored in the way that fits it.
 
 A number is only meaningful with its denominator, so no score ever mixes suites: every record
-names the suite it was run under, and :mod:`mibench.scoring` scores each suite on its own.
+names the suite it was run under, and :mod:`mibench.results.scoring` scores each suite on its own.
 
 - ``beyond-normal-v1`` and ``beyond-normal-v2``: the tasks of Beyond-Normal (Czyz et al.,
   NeurIPS 2023) under their published ids, scored by "solved" (the seed-averaged estimate
@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mibench.core.validation import InputError
 from mibench.datasets import dataset_tags, list_datasets
-from mibench.validation import InputError
 
 __all__ = ["SCORINGS", "SUITES", "Suite", "get_suite", "suite_of", "suite_names"]
 
-#: How a suite is scored (see :func:`mibench.scoring.score_suites`).
+#: How a suite is scored (see :func:`mibench.results.scoring.score_suites`).
 SCORINGS = ("solved", "bias", "layers")
 
 

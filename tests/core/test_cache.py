@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from mibench import cache
+from mibench.core import cache
 
 
 def test_the_directory_follows_the_variable_then_xdg(monkeypatch, tmp_path):
@@ -54,7 +54,7 @@ def test_an_unwritable_cache_costs_time_not_the_result(tmp_path, monkeypatch):
 WRITER = textwrap.dedent(
     """
     import sys
-    from mibench import cache
+    from mibench.core import cache
 
     tag = sys.argv[1]
     key = {"what": "shared entry"}

@@ -5,10 +5,10 @@ import math
 
 import pytest
 
-from mibench.interface import Record
-from mibench.records_io import load_records, save_records
-from mibench.scoring import is_scorable, is_solved, log_ratio, to_unit
-from mibench.tables import records_json, records_summary, records_table
+from mibench.core.contracts import Record
+from mibench.core.records import load_records, save_records
+from mibench.results.scoring import is_scorable, is_solved, log_ratio, to_unit
+from mibench.results.tables import records_json, records_summary, records_table
 
 
 def make_record(dataset, estimate, truth, status="ok", suite="beyond-normal-v1", **extras):

@@ -11,7 +11,8 @@ from _faulty_estimators import (
     Sleeps,
 )
 
-from mibench.executors import (
+from mibench.core.contracts import MUTUAL_INFORMATION
+from mibench.grid.executors import (
     DaskExecutor,
     InlineExecutor,
     ProcessExecutor,
@@ -20,8 +21,7 @@ from mibench.executors import (
     Task,
     make_executor,
 )
-from mibench.interface import MUTUAL_INFORMATION
-from mibench.runner import RecordWork
+from mibench.grid.runner import RecordWork
 
 DATASETS = ["1v1-normal-0.75", "multinormal-dense-2-2-0.5"]
 TIMEOUT = 1.0
@@ -163,9 +163,9 @@ def test_a_missing_dask_is_a_clear_error(monkeypatch):
 def test_parallel_workers_share_the_cores_and_a_single_worker_runs_alone(monkeypatch):
     """Inside a parallel grid each estimator is capped at its share of the cores (one on two
     cores with two jobs); alone (serial) nothing is capped; a cap the user set is kept."""
+    from mibench.core.threads import THREADS_VARIABLE
     from mibench.estimators._ksg_kernels import available_cores
-    from mibench.executors import threads_per_worker
-    from mibench.torch_threads import THREADS_VARIABLE
+    from mibench.grid.executors import threads_per_worker
 
     monkeypatch.delenv(THREADS_VARIABLE, raising=False)
     tasks = grid_tasks([ReportsThreads()], seeds=(0,))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import mibench
-from mibench.interface import RECORD_KEYS, Dataset, Estimator
-from mibench.runner import run_one
+from mibench.core.contracts import RECORD_KEYS, Dataset, Estimator
+from mibench.grid.runner import run_one
 
 
 class FailsOnWideData(Estimator):

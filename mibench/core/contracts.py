@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mibench.preprocessing import standardize as standardize_columns
-from mibench.validation import InputError, check_integer, check_paired_samples
+from mibench.core.preprocessing import standardize as standardize_columns
+from mibench.core.validation import InputError, check_integer, check_paired_samples
 
 __all__ = [
     "MUTUAL_INFORMATION",
@@ -274,7 +274,7 @@ class Dataset:
             Seed of the random generator.
         standardize : bool, optional
             Standardize each coordinate of x and of y over this sample (zero mean, unit
-            variance with ddof 0, :func:`mibench.preprocessing.standardize`). Defaults to the
+            variance with ddof 0, :func:`mibench.core.preprocessing.standardize`). Defaults to the
             dataset's ``standardized`` attribute; ``False`` returns the raw draw.
 
         Returns

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from mibench.interface import Record
-from mibench.records_io import load_records, save_records
-from mibench.report import aggregate, leaderboard, plot_heatmap, write_report
+from mibench.core.contracts import Record
+from mibench.core.records import load_records, save_records
+from mibench.results.report import aggregate, leaderboard, plot_heatmap, write_report
 
 TRUTHS = {"task-a": 0.5, "task-b": 1.0, "task-c": 2.0}
 

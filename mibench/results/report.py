@@ -1,14 +1,14 @@
 """Leaderboards and the estimator-by-task heatmap, computed from records.
 
 ``mibench report DIR`` calls :func:`write_report` on the records saved in ``DIR``. The numbers
-shown are computed in one place, :func:`mibench.scoring.score_suites`, which the CLI summary
+shown are computed in one place, :func:`mibench.results.scoring.score_suites`, which the CLI summary
 and the asv accuracy tracks use too, so a leaderboard, the summary and the benchmark history
 always count "solved" the same way. Each suite has its own table and denominator.
 
 Several seeds of the same (estimator, params, task, n) are first averaged: the cell's estimate is
 the mean of its successful runs' estimates, as in the main figure of Beyond-Normal (Czyz et al.,
 NeurIPS 2023). A task is solved when that mean is within a factor 1.5 of the truth
-(:func:`mibench.scoring.is_solved`) and none of its runs failed: a failure is never rewarded.
+(:func:`mibench.results.scoring.is_solved`) and none of its runs failed: a failure is never rewarded.
 All MI is in nats.
 """
 
@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from mibench.interface import Record
-from mibench.provenance import environment_lines
-from mibench.scoring import (
+from mibench.core.contracts import Record
+from mibench.grid.provenance import environment_lines
+from mibench.results.scoring import (
     SOLVED_RATIO,
     Cell,
     SuiteScore,
@@ -34,7 +34,7 @@ from mibench.scoring import (
     params_key,
     score_suites,
 )
-from mibench.validation import InputError
+from mibench.core.validation import InputError
 
 __all__ = [
     "AGGREGATION_NOTE",
@@ -126,7 +126,7 @@ def leaderboard(records: Iterable[Record]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        Grouped by suite (in the order of :data:`mibench.suites.SUITES`), best first within a
+        Grouped by suite (in the order of :data:`mibench.datasets.suites.SUITES`), best first within a
         suite (most tasks solved, then smallest median error), each with the keys ``label``
         (estimator, the parameters that differ between its rows, n if it varies),
         ``estimator``, ``params``, ``n``, ``suite``, ``tasks`` (the suite's tasks with a
@@ -139,7 +139,7 @@ def leaderboard(records: Iterable[Record]) -> list[dict[str, Any]]:
 
 
 def _ranked(scores: Sequence[SuiteScore]) -> list[dict[str, Any]]:
-    from mibench.suites import suite_names
+    from mibench.datasets.suites import suite_names
 
     varying: dict[str, dict[str, set[str]]] = {}
     for score in scores:
@@ -167,7 +167,7 @@ def _ranked(scores: Sequence[SuiteScore]) -> list[dict[str, Any]]:
 def other_suite_lines(records: Iterable[Record], unit: str = "nats") -> list[str]:
     """The scores of the suites not scored by "solved" (independent pairs, network layers),
     one line each, as the CLI summary prints them."""
-    from mibench.tables import score_line, seeds_text
+    from mibench.results.tables import score_line, seeds_text
 
     return [
         f"{score.suite}: {score.estimator} ({seeds_text(score)}): {score_line(score, unit)}"
@@ -461,7 +461,7 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
     Parameters
     ----------
     records : iterable of Record
-        For example ``mibench.records_io.load_records(DIR)``.
+        For example ``mibench.core.records.load_records(DIR)``.
     output_dir : str or Path
         Created if missing.
 

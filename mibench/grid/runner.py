@@ -5,10 +5,10 @@ Records are the only thing the runner produces. A run that raises becomes a reco
 handed to a callback as it arrives, so nothing is lost when a later run fails or the user stops
 the grid.
 
-Where the runs are done is an executor's business (:mod:`mibench.executors`: inline, serial,
+Where the runs are done is an executor's business (:mod:`mibench.grid.executors`: inline, serial,
 local processes, Dask); with ``out=DIR`` the records go to a result store
-(:mod:`mibench.store`) as they finish, and a run already stored is not done again. A grid can
-also come from a TOML file (:mod:`mibench.grid`, :func:`run_grid`).
+(:mod:`mibench.grid.store`) as they finish, and a run already stored is not done again. A grid can
+also come from a TOML file (:mod:`mibench.grid.files`, :func:`run_grid`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from mibench._version import __version__
+from mibench.core.contracts import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
+from mibench.core.errors import error_text
+from mibench.core.validation import InputError, check_integer
 from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
-from mibench.errors import error_text
+from mibench.datasets.suites import get_suite, suite_of
 from mibench.estimators import get_estimator, get_estimator_class
-from mibench.executors import Executor, InlineExecutor, SampleKey, Task, make_executor
-from mibench.grid import Grid
-from mibench.interface import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
-from mibench.store import run_key
-from mibench.suites import get_suite, suite_of
-from mibench.validation import InputError, check_integer
+from mibench.grid.executors import Executor, InlineExecutor, SampleKey, Task, make_executor
+from mibench.grid.files import Grid
+from mibench.grid.store import run_key
 
 __all__ = [
     "default_suite",
@@ -75,7 +75,7 @@ def prepare(estimator: Estimator, dataset: Dataset) -> tuple[Estimator | None, s
     (None, why it is not run there).
 
     An estimator runs only on a dataset that provides the quantity it estimates. An estimator
-    of :data:`~mibench.interface.NOISY_CHANNEL` is configured for the dataset's channel (its
+    of :data:`~mibench.core.contracts.NOISY_CHANNEL` is configured for the dataset's channel (its
     noise scale, and whether x is a label), so it estimates the MI of that noisy layer.
     """
     quantity = estimator.quantity
@@ -350,21 +350,21 @@ def run(
         for one estimator, ``{"k": 5}`` for every named estimator that takes ``k``
         (:func:`resolve_params`).
     suite : str, optional
-        A suite name (:data:`mibench.suites.SUITES`, e.g. ``"beyond-normal-v2"``): run its
+        A suite name (:data:`mibench.datasets.suites.SUITES`, e.g. ``"beyond-normal-v2"``): run its
         datasets when none are given, and score the runs under it. By default each dataset's
         runs are scored under the first suite that holds it.
     workers : int, default 1
         Runs side by side (``--jobs``): more than 1 means the ``processes`` executor unless
         ``executor`` says otherwise; for ``dask``, the workers of the local cluster.
     executor : {"inline", "serial", "processes", "dask"} or Executor, optional
-        Where the runs are done (:mod:`mibench.executors`). Default: ``inline`` (this process)
+        Where the runs are done (:mod:`mibench.grid.executors`). Default: ``inline`` (this process)
         for ``workers=1`` without a timeout, else ``processes``; ``dask`` with ``address``.
     timeout : float, optional
         Seconds a run may take; a run that takes longer is killed and recorded as failed.
     address : str, optional
         A Dask scheduler, ``tcp://HOST:PORT``.
     out : str or Path, optional
-        A result store (:class:`mibench.store.ResultStore`): runs already stored there are
+        A result store (:class:`mibench.grid.store.ResultStore`): runs already stored there are
         not run again, each new record is stored the moment it is finished, and the store's
         provenance is recorded.
     rerun_failed : bool, default False
@@ -410,11 +410,11 @@ def run(
 
 
 def run_grid(grid: Grid | str | Path, **options) -> list[Record]:
-    """Run a grid (:mod:`mibench.grid`, or the path of a TOML grid file).
+    """Run a grid (:mod:`mibench.grid.files`, or the path of a TOML grid file).
 
     ``options`` are those of :func:`run` from ``workers`` on (executor, timeout, out, ...).
     """
-    from mibench.grid import load_grid
+    from mibench.grid.files import load_grid
 
     if not isinstance(grid, Grid):
         grid = load_grid(grid)
@@ -453,8 +453,8 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
             raise InputError(f"the {runner.name} executor needs datasets given by name "
                              "(registered datasets); Dataset objects run with executor='inline'")
         if out is not None:
-            from mibench.provenance import collect, record_provenance
-            from mibench.store import ResultStore
+            from mibench.grid.provenance import collect, record_provenance
+            from mibench.grid.store import ResultStore
 
             store = ResultStore(out)
             record_provenance(out, collect(described, _describe(runner)))

@@ -37,8 +37,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from mibench.interface import Estimator
-from mibench.validation import InputError
+from mibench.core.contracts import Estimator
+from mibench.core.validation import InputError
 
 __all__ = ["EstimatorSpec", "Grid", "load_grid", "parse_grid"]
 
@@ -177,7 +177,7 @@ def _estimators(entries: Any, where: str) -> list[EstimatorSpec]:
 
 def _datasets(names: Any, tags: Any, suites: Any, where: str) -> tuple[list[str], dict[str, str]]:
     from mibench.datasets import get_dataset, list_datasets
-    from mibench.suites import get_suite
+    from mibench.datasets.suites import get_suite
 
     for key, value in (("datasets", names), ("tags", tags), ("suites", suites)):
         if isinstance(value, str):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mibench.validation import check_device
+from mibench.core.validation import check_device
 
 torch = pytest.importorskip("torch")
 

@@ -11,9 +11,9 @@ import json
 import math
 from collections.abc import Sequence
 
-from mibench.interface import RECORD_KEYS, Record
-from mibench.records_io import json_safe
-from mibench.scoring import (
+from mibench.core.contracts import RECORD_KEYS, Record
+from mibench.core.records import json_safe
+from mibench.results.scoring import (
     SOLVED_RATIO,
     SuiteScore,
     is_scorable,
@@ -107,7 +107,7 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
     "within 1.5x" column (suites scored by "solved"), seconds.
 
     With several seeds the per-run column is left out: a task is solved or not by its
-    seed-averaged estimate (:func:`mibench.scoring.score_suites`, in the summary), and a per-run
+    seed-averaged estimate (:func:`mibench.results.scoring.score_suites`, in the summary), and a per-run
     verdict beside it would read as a second score.
 
     The estimator and its non-default columns (n, seed) appear only when they vary. Skipped
@@ -241,7 +241,7 @@ def score_line(score: SuiteScore, unit: str) -> str:
 
 def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
     """Per estimator configuration, one line per suite and n with that suite's own score and
-    denominator (:func:`mibench.scoring.score_suites`), then runs, failures, skips and time."""
+    denominator (:func:`mibench.results.scoring.score_suites`), then runs, failures, skips and time."""
     scores = score_suites(records)
     paragraphs = []
     configurations = list(dict.fromkeys((s.estimator, params_key(s.params)) for s in scores))

@@ -8,14 +8,14 @@ import pytest
 
 import mibench
 from mibench.cli import main
-from mibench.interface import Record
-from mibench.report import leaderboard, write_report
-from mibench.runner import resolve_params
-from mibench.scoring import score_suites
-from mibench.suites import SUITES, get_suite, suite_of
-from mibench.tables import records_summary
+from mibench.core.contracts import Record
+from mibench.results.report import leaderboard, write_report
+from mibench.grid.runner import resolve_params
+from mibench.results.scoring import score_suites
+from mibench.datasets.suites import SUITES, get_suite, suite_of
+from mibench.results.tables import records_summary
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks import _suite as asv_suite  # noqa: E402
 
 

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mibench.validation import InputError
+from mibench.core.validation import InputError
 
 __all__ = ["PROVENANCE_FILENAME", "collect", "environment_lines", "read_provenance",
            "record_provenance"]
@@ -74,7 +74,7 @@ def collect(grid: dict[str, Any] | None = None, executor: str | None = None) -> 
     executor : str, optional
         How the runs were executed (e.g. ``"processes, jobs=2"``).
     """
-    from mibench import __version__
+    from mibench._version import __version__
 
     return {
         "mibench": __version__,

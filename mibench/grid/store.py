@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mibench.interface import Estimator, Record
-from mibench.records_io import RECORDS_FILENAME, json_safe, parse_record_line
-from mibench.validation import InputError
+from mibench.core.contracts import Estimator, Record
+from mibench.core.records import RECORDS_FILENAME, json_safe, parse_record_line
+from mibench.core.validation import InputError
 
 __all__ = ["ResultStore", "RunKey", "run_key", "record_key"]
 
@@ -30,7 +30,7 @@ RunKey = tuple[str, str, str, int, int, str]
 
 
 def _current_version() -> str:
-    from mibench import __version__
+    from mibench._version import __version__
 
     return __version__
 

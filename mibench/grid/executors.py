@@ -1,7 +1,7 @@
 """Executors: where the runs of a grid are carried out, and how one bad run is kept from others.
 
 Every executor takes the same list of :class:`Task` (one estimator on one sample) and hands each
-finished :class:`~mibench.interface.Record` to a callback as soon as it exists. Tasks that share a
+finished :class:`~mibench.core.contracts.Record` to a callback as soon as it exists. Tasks that share a
 :class:`SampleKey` (dataset, n, seed, quantity) share one sample: it is drawn once and every
 estimator of the group runs on it.
 
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Protocol
 
-from mibench.errors import InputError, error_text
-from mibench.interface import Dataset, Estimator, Record
+from mibench.core.contracts import Dataset, Estimator, Record
+from mibench.core.errors import InputError, error_text
 
 __all__ = [
     "DaskExecutor",
@@ -93,7 +93,7 @@ class Task:
 
 
 class Work(Protocol):
-    """What a run does; the runner provides it (:class:`mibench.runner.RecordWork`), the
+    """What a run does; the runner provides it (:class:`mibench.grid.runner.RecordWork`), the
     executors only move it around.
 
     It must be picklable by reference (a module-level class) for every executor but the inline
@@ -185,7 +185,7 @@ def threads_per_worker(jobs: int) -> int | None:
     shared out (at least one), or None (no cap) for a single worker, which runs alone. A
     ``MIBENCH_THREADS`` the user set wins, and is handed to the workers as it is (a forkserver
     started earlier would not pass on a change to the environment)."""
-    from mibench.torch_threads import available_cores, threads_from_environment
+    from mibench.core.threads import available_cores, threads_from_environment
 
     chosen = threads_from_environment()
     if chosen is not None or jobs <= 1:
@@ -194,7 +194,7 @@ def threads_per_worker(jobs: int) -> int | None:
 
 
 def _one_thread_unless_set() -> int:
-    from mibench.torch_threads import threads_from_environment
+    from mibench.core.threads import threads_from_environment
 
     return threads_from_environment() or 1
 
@@ -207,7 +207,7 @@ def _child_main(connection, work: Work, threads: int | None = None) -> None:
     that a parallel grid does not oversubscribe the cores.
     """
     if threads is not None:
-        from mibench.torch_threads import THREADS_VARIABLE
+        from mibench.core.threads import THREADS_VARIABLE
 
         os.environ[THREADS_VARIABLE] = str(threads)
     # Ctrl-C is the parent's to handle: it stops the children itself, without failed records.

@@ -17,7 +17,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from mibench.validation import InputError
+from mibench.core.validation import InputError
 
 __all__ = ["THREADS_VARIABLE", "available_cores", "threads_from_environment", "torch_threads"]
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 import mibench
-from mibench.grid import load_grid, parse_grid
+from mibench.grid.files import load_grid, parse_grid
 
-GRIDS = Path(__file__).resolve().parent.parent / "grids"
+GRIDS = Path(__file__).resolve().parents[2] / "grids"
 
 MINIMAL = {"estimators": [{"name": "ksg"}], "datasets": ["1v1-normal-0.75"], "n": 100}
 

@@ -4,7 +4,7 @@ put back."""
 import pytest
 import torch
 
-from mibench.torch_threads import THREADS_VARIABLE, threads_from_environment, torch_threads
+from mibench.core.threads import THREADS_VARIABLE, threads_from_environment, torch_threads
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Everything computed from records: scoring (one pure function per suite), tables, the report."""
