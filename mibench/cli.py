@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ast
 import json
 import sys
@@ -299,14 +300,14 @@ def _experiment(args) -> int:
         print(json.dumps(json_safe({
             name: {
                 "claim": result.claim,
-                "verdicts": [vars(v) for v in result.verdicts],
+                "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
                 "figures": [str(path) for path in result.figures],
                 "settings": result.settings,
                 "summary": result.summary,
             }
             for name, result in results.items()
         }), indent=2, default=str))
-    failed = errors or any(not v.holds for r in results.values() for v in r.verdicts)
+    failed = errors or any(not v.passes for r in results.values() for v in r.verdicts)
     return 1 if failed else 0
 
 

@@ -37,6 +37,7 @@ from mibench.core.validation import InputError
 
 __all__ = [
     "TALK_ORDER",
+    "Control",
     "ExperimentResult",
     "Verdict",
     "experiment_claim",
@@ -45,6 +46,26 @@ __all__ = [
     "register_experiment",
     "run_experiment",
 ]
+
+
+@dataclass(frozen=True)
+class Control:
+    """The same check as a verdict's, made on a counterfactual where the claim says it must fail.
+
+    Parameters
+    ----------
+    name : str
+        The counterfactual, e.g. ``"the same rise, noisy 1-d layer (finite MI)"``.
+    value : float
+        The number the same check measures there.
+    holds : bool
+        Whether the verdict's prediction is satisfied there; a control that holds means the
+        check cannot tell the claim from its negation, and fails the experiment.
+    """
+
+    name: str
+    value: float
+    holds: bool
 
 
 @dataclass(frozen=True)
@@ -61,12 +82,20 @@ class Verdict:
         What the claim predicts for it, e.g. ``">= 1.5"``.
     holds : bool
         Whether the measured value satisfies the prediction.
+    control : Control, optional
+        The same check on a counterfactual where it must fail (:class:`Control`).
     """
 
     name: str
     value: float
     prediction: str
     holds: bool
+    control: Control | None = None
+
+    @property
+    def passes(self) -> bool:
+        """The verdict holds and its control, if any, does not."""
+        return self.holds and not (self.control is not None and self.control.holds)
 
 
 @dataclass
@@ -84,8 +113,8 @@ class ExperimentResult:
 
     @property
     def holds(self) -> bool:
-        """True when every verdict holds (and there is at least one)."""
-        return bool(self.verdicts) and all(v.holds for v in self.verdicts)
+        """True when every verdict holds and no control holds (and there is a verdict)."""
+        return bool(self.verdicts) and all(v.passes for v in self.verdicts)
 
 
 Experiment = Callable[[Path, bool], ExperimentResult]
