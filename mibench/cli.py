@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import ast
+import dataclasses
 import json
 import sys
 import time

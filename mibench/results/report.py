@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mibench.core.contracts import Record
+from mibench.core.validation import InputError
 from mibench.grid.provenance import environment_lines
 from mibench.results.scoring import (
     SOLVED_RATIO,
@@ -34,7 +35,6 @@ from mibench.results.scoring import (
     params_key,
     score_suites,
 )
-from mibench.core.validation import InputError
 
 __all__ = [
     "AGGREGATION_NOTE",

@@ -9,10 +9,10 @@ import pytest
 import mibench
 from mibench.cli import main
 from mibench.core.contracts import Record
-from mibench.results.report import leaderboard, write_report
-from mibench.grid.runner import resolve_params
-from mibench.results.scoring import score_suites
 from mibench.datasets.suites import SUITES, get_suite, suite_of
+from mibench.grid.runner import resolve_params
+from mibench.results.report import leaderboard, write_report
+from mibench.results.scoring import score_suites
 from mibench.results.tables import records_summary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
