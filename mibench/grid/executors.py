@@ -206,10 +206,14 @@ def _child_main(connection, work: Work, threads: int | None = None) -> None:
     ``threads`` caps the threads of every estimator in the process (``MIBENCH_THREADS``), so
     that a parallel grid does not oversubscribe the cores.
     """
-    if threads is not None:
-        from mibench.core.threads import THREADS_VARIABLE
+    from mibench.core.threads import THREADS_VARIABLE
 
+    # Set or cleared as the parent says now: a forkserver started earlier carries the
+    # environment of that moment, not the caller's.
+    if threads is not None:
         os.environ[THREADS_VARIABLE] = str(threads)
+    else:
+        os.environ.pop(THREADS_VARIABLE, None)
     # Ctrl-C is the parent's to handle: it stops the children itself, without failed records.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cached_key: SampleKey | None = None
