@@ -21,6 +21,7 @@ __all__ = [
     "as_sample_matrix",
     "check_choice",
     "check_device",
+    "check_device_name",
     "check_integer",
     "check_paired_samples",
     "check_positive",
@@ -137,22 +138,36 @@ def check_workers(value, name: str = "workers") -> int | None:
     return value
 
 
-def check_device(device) -> str:
-    """Return ``device`` if it names a torch device this machine has; raise otherwise.
+def check_device_name(device) -> str:
+    """Return ``device`` if it is a device name mibench knows; raise otherwise.
 
     Valid forms are ``"cpu"``, ``"cuda"`` (the current CUDA device) and ``"cuda:N"`` (device
     number N). There is deliberately no ``"auto"``: the same parameters must give the same
-    number, and the device is one of the parameters a record keeps.
+    number, and the device is one of the parameters a record keeps. Only the form is checked,
+    without importing torch, so that an estimator configured for a GPU can be built, listed and
+    put in a grid on a machine without one; :func:`check_device` checks the machine when the
+    estimator runs.
 
     Raises
     ------
     InputError
-        If ``device`` is not one of those forms, or names a CUDA device that this machine (or
-        its torch) does not have.
+        If ``device`` is not one of those forms.
     """
     if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
         raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N' (N a number), got {device!r}")
-    if device == "cpu":
+    return device
+
+
+def check_device(device) -> str:
+    """Return ``device`` if it names a torch device this machine has; raise otherwise.
+
+    Raises
+    ------
+    InputError
+        If ``device`` is not one of the forms :func:`check_device_name` accepts, or names a
+        CUDA device that this machine (or its torch) does not have.
+    """
+    if check_device_name(device) == "cpu":
         return device
     try:
         import torch  # only a CUDA request pays for importing torch here
