@@ -95,6 +95,18 @@ def test_samples_of_different_shapes_train_in_separate_batches(tiny_sample):
     assert results[1][0] == pytest.approx(alone_value, abs=1e-4)
 
 
+def test_one_estimator_seed_on_the_samples_of_several_grid_seeds():
+    # The runner's case: the grid seed draws the sample, the estimator keeps its own seed.
+    dataset = mibench.get_dataset("1v1-normal-0.75")
+    samples = [dataset.sample(300, seed=grid_seed) for grid_seed in (0, 1)]
+    estimator = mibench.get_estimator("infonce", **TINY)
+    results = estimator.estimate_seeds(samples, [0, 0])
+    for result, sample in zip(results, samples):
+        alone = estimator.estimate_with_extras(*sample)
+        assert result.value == pytest.approx(alone.value, abs=1e-3)
+    assert results[0].value != results[1].value
+
+
 def test_a_diverging_seed_is_retrained_alone_like_an_unbatched_restart(tiny_sample):
     x, y = tiny_sample
     # The unbatched tests' runaway: DV at learning rate 1 falls far below zero by step 25.
