@@ -211,6 +211,59 @@ class NeuralEstimator(Estimator):
         value, extras = train_and_estimate(x, y, config)
         return Estimate(value, extras)
 
+    def estimate_seeds(
+        self, samples, seeds, *, return_exceptions: bool = False
+    ) -> list[Estimate | Exception]:
+        """Estimate I(X; Y) once per seed, training the seeds' critics together as one batch.
+
+        Each seed gets what ``self.with_params(seed=s).estimate_with_extras(x, y)`` would give
+        it, its own split, initial weights, minibatches, early stopping and held-out estimate,
+        up to float32 rounding (see :mod:`mibench.estimators.neural.batched`), but the
+        seeds share every forward and backward pass. A seed that diverges leaves the batch
+        and is retrained alone as the unbatched path would restart it.
+
+        Parameters
+        ----------
+        samples : sequence of (x, y)
+            One pair of array-likes per seed, each of shape (n, d_x), (n, d_y) or (n,), as
+            :meth:`estimate` takes; the same pair may be given for several seeds. Seeds whose
+            samples have the same shapes are trained in one batch.
+        seeds : sequence of int
+            The seeds, each >= 0, one per sample; they replace this estimator's ``seed``.
+        return_exceptions : bool, default False
+            False: raise the first failed seed's error (after every seed has been trained).
+            True: put the error in that seed's place in the list.
+
+        Returns
+        -------
+        list of Estimate (or Exception)
+            One per seed, in order: the estimate in nats with the unbatched extras plus
+            ``batched`` and ``seeds_in_batch``.
+        """
+        from mibench.estimators.neural.batched import train_and_estimate_seeds
+        from mibench.estimators.neural.training import TrainingConfig
+
+        samples, seeds = list(samples), list(seeds)
+        if len(samples) != len(seeds):
+            raise InputError(f"{len(samples)} samples for {len(seeds)} seeds: give one per seed")
+        seeds = [check_integer(seed, "seed", minimum=0) for seed in seeds]
+        validated = []
+        for sample in samples:
+            if not (isinstance(sample, (tuple, list)) and len(sample) == 2):
+                raise InputError("each sample must be a pair (x, y) of paired samples")
+            validated.append(self.validate(*sample))
+        config = TrainingConfig(bound=self.bound, **self.get_params())
+        results: list[Estimate | Exception] = []
+        for outcome in train_and_estimate_seeds(validated, config, seeds):
+            if isinstance(outcome, Exception):
+                if not return_exceptions:
+                    raise outcome
+                results.append(outcome)
+            else:
+                value, extras = outcome
+                results.append(Estimate(float(value), dict(extras)))
+        return results
+
 
 def _adds_parameters(init):
     """Give ``__init__(self, *, own=default, **shared)`` of a :class:`NeuralEstimator`

@@ -1,0 +1,200 @@
+"""Seeds of a neural estimator trained together (mibench.estimators.neural.batched).
+
+The reference is always the unbatched trainer (``train_and_estimate``, the estimators'
+``estimate_with_extras``), run seed by seed: batched training must give each seed what it
+would get alone. Fast tests check that on short runs, seed by seed, to float32 rounding; the
+slow test compares the means over 10 seeds of full runs on tasks with known MI.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import mibench
+from mibench.core.validation import InputError
+from mibench.estimators.neural.batched import train_and_estimate_seeds
+from mibench.estimators.neural.training import (
+    TrainingConfig,
+    TrainingDivergedError,
+    train_and_estimate,
+)
+
+NEURAL = ("mine", "dv", "nwj", "infonce", "smile")
+# Short runs: patience 1 makes the seeds stop early at different steps, so seeds leave the
+# batch while the others go on.
+TINY = dict(
+    hidden=(16,), embedding_dim=8, batch_size=32, steps=60, eval_every=5, patience=1,
+    learning_rate=1e-2,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_sample():
+    return mibench.get_dataset("multinormal-dense-2-2-0.5").sample(400, seed=3)
+
+
+def _alone(x, y, config, seed):
+    return train_and_estimate(x, y, dataclasses.replace(config, seed=seed))
+
+
+@pytest.mark.parametrize(
+    "bound",
+    # MINE (a per-seed moving average) and InfoNCE stay fast; the others behave alike.
+    ["mine", "infonce", *(pytest.param(b, marks=pytest.mark.slow) for b in ("dv", "nwj", "smile"))],
+)
+def test_each_seed_gets_what_it_would_get_alone(tiny_sample, bound):
+    x, y = tiny_sample
+    config = TrainingConfig(bound=bound, **TINY)
+    seeds = [0, 1, 2]
+    batched = train_and_estimate_seeds([(x, y)] * 3, config, seeds)
+    alone = [_alone(x, y, config, seed) for seed in seeds]
+    for (value, extras), (alone_value, alone_extras) in zip(batched, alone):
+        assert math.isfinite(value) and extras["batched"] and extras["seeds_in_batch"] == 3
+        # Same split, initial weights, batches, evaluation partitions and stopping step: only
+        # float32 rounding of batched against single matrix products differs (about 1e-4
+        # nats after 60 steps at this learning rate).
+        assert value == pytest.approx(alone_value, abs=1e-3)
+        for key in ("steps_run", "best_step", "stopped_early", "n_train", "n_test"):
+            assert extras[key] == alone_extras[key], key
+        assert extras["curve"]["step"] == alone_extras["curve"]["step"]
+        np.testing.assert_allclose(
+            extras["curve"]["validation"], alone_extras["curve"]["validation"], atol=1e-3
+        )
+    # Negative control: the comparison can fail; paired with another seed's run alone, the
+    # estimates do not all agree.
+    shifted = zip(batched, alone[1:] + alone[:1])
+    assert any(abs(value - other) > 1e-3 for (value, _), (other, _) in shifted)
+    # The seeds really stopped at different steps, so seeds left the batch mid-training.
+    assert len({extras["steps_run"] for _, extras in batched}) > 1
+
+
+def test_a_seed_does_not_depend_on_its_batch_mates_and_repeats_exactly(tiny_sample):
+    x, y = tiny_sample
+    config = TrainingConfig(bound="infonce", **TINY)
+    first = train_and_estimate_seeds([(x, y)] * 3, config, [4, 5, 6])
+    again = train_and_estimate_seeds([(x, y)] * 3, config, [4, 5, 6])
+    other_mates = train_and_estimate_seeds([(x, y)] * 2, config, [9, 5])
+    assert [value for value, _ in first] == [value for value, _ in again]
+    # Bit for bit: every kernel works seed by seed, whoever else is in the batch.
+    assert other_mates[1][0] == first[1][0]
+    assert other_mates[1][1]["curve"] == first[1][1]["curve"]
+    # Negative control: different seeds do give different numbers.
+    assert len({value for value, _ in first}) == 3
+
+
+def test_samples_of_different_shapes_train_in_separate_batches(tiny_sample):
+    x, y = tiny_sample
+    config = TrainingConfig(bound="nwj", **TINY)
+    smaller = (x[:300], y[:300])
+    results = train_and_estimate_seeds([(x, y), smaller, (x, y)], config, [0, 1, 2])
+    assert [extras["seeds_in_batch"] for _, extras in results] == [2, 1, 2]
+    assert results[1][1]["n_train"] + results[1][1]["n_test"] < 300
+    alone_value, _ = _alone(*smaller, config, seed=1)
+    assert results[1][0] == pytest.approx(alone_value, abs=1e-4)
+
+
+def test_one_estimator_seed_on_the_samples_of_several_grid_seeds():
+    # The runner's case: the grid seed draws the sample, the estimator keeps its own seed.
+    dataset = mibench.get_dataset("1v1-normal-0.75")
+    samples = [dataset.sample(300, seed=grid_seed) for grid_seed in (0, 1)]
+    estimator = mibench.get_estimator("infonce", **TINY)
+    results = estimator.estimate_seeds(samples, [0, 0])
+    for result, sample in zip(results, samples):
+        alone = estimator.estimate_with_extras(*sample)
+        assert result.value == pytest.approx(alone.value, abs=1e-3)
+    assert results[0].value != results[1].value
+
+
+def test_a_diverging_seed_is_retrained_alone_like_an_unbatched_restart(tiny_sample):
+    x, y = tiny_sample
+    # The unbatched tests' runaway: DV at learning rate 1 falls far below zero by step 25.
+    params = dict(TINY, steps=60, eval_every=25, patience=4, learning_rate=1.0, weight_decay=0.0)
+    estimator = mibench.get_estimator("dv", **params)
+    results = estimator.estimate_seeds([(x, y)] * 2, [0, 1])
+    for seed, result in zip([0, 1], results):
+        alone = estimator.with_params(seed=seed).estimate_with_extras(x, y)
+        assert result.extras["batched"] is False and "fell to" in result.extras["left_batch"]
+        assert result.extras["restarts"] == alone.extras["restarts"] >= 1
+        assert result.extras["learning_rate"] == alone.extras["learning_rate"]
+        assert result.value == alone.value  # both the unbatched path at the smaller step
+    # No restarts allowed: the error is the seed's, raised or returned in its place.
+    no_restarts = estimator.with_params(max_restarts=0)
+    with pytest.raises(TrainingDivergedError, match=r"diverged by step \d+: the training dv"):
+        no_restarts.estimate_seeds([(x, y)], [0])
+    (error,) = no_restarts.estimate_seeds([(x, y)], [0], return_exceptions=True)
+    assert isinstance(error, TrainingDivergedError) and error.restartable
+
+
+def test_estimate_seeds_matches_estimate_and_checks_its_input(tiny_sample):
+    x, y = tiny_sample
+    estimator = mibench.get_estimator("smile", **TINY)
+    (result,) = estimator.estimate_seeds([(x.tolist(), y[:, 0])], [3])
+    alone = estimator.with_params(seed=3).estimate_with_extras(x, y[:, 0])
+    assert result.value == pytest.approx(alone.value, abs=1e-4)
+    with pytest.raises(InputError, match="2 samples for 1 seeds"):
+        estimator.estimate_seeds([(x, y), (x, y)], [0])
+    with pytest.raises(InputError, match="seed"):
+        estimator.estimate_seeds([(x, y)], [-1])
+    with pytest.raises(InputError, match="too few samples"):
+        estimator.estimate_seeds([(x[:20], y[:20])], [0])
+    with pytest.raises(InputError, match="pair"):
+        estimator.estimate_seeds([x], [0])
+
+
+# --- batched against unbatched over 10 seeds, full runs, known MI ---------------------------
+
+SEEDS = list(range(10))
+TASKS = [  # (dataset, estimator, n)
+    ("multinormal-dense-2-2-0.5", "infonce", 2000),
+    ("1v1-normal-0.75", "nwj", 2000),
+    ("multinormal-dense-5-5-0.5", "mine", 2000),
+]
+
+
+def _agree(first, second, z=3.0):
+    """Means of two independent sets of estimates differ by less than z standard errors of
+    their difference; returns (verdict, difference, standard error)."""
+    first, second = np.asarray(first), np.asarray(second)
+    error = math.sqrt(first.var(ddof=1) / first.size + second.var(ddof=1) / second.size)
+    difference = float(first.mean() - second.mean())
+    return abs(difference) < z * error, difference, error
+
+
+def test_agreement_check_fails_on_shifted_estimates():
+    # The check is not vacuous: a shift of 4 standard errors is caught, half of one is not.
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.5, 0.02, size=10)
+    error = math.sqrt(2 * 0.02**2 / 10)
+    assert not _agree(base, base + 4 * error)[0]
+    assert _agree(base, base + 0.5 * error)[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dataset_name", "name", "n"), TASKS)
+def test_ten_batched_seeds_match_ten_unbatched_seeds(dataset_name, name, n):
+    dataset = mibench.get_dataset(dataset_name)
+    truth = dataset.mutual_information
+    # The protocol's runs: seed s draws its own sample and trains its own critic.
+    samples = [dataset.sample(n, seed=seed) for seed in SEEDS]
+    estimator = mibench.get_estimator(name)
+    batched = [r.value for r in estimator.estimate_seeds(samples, SEEDS)]
+    alone = [estimator.with_params(seed=seed).estimate(*sample) for seed, sample in zip(SEEDS, samples)]
+    verdict, difference, error = _agree(batched, alone)
+    print(
+        f"\n{name} on {dataset_name} (truth {truth:.4f}), n={n}, 10 seeds: batched "
+        f"{np.mean(batched):.4f} +- {np.std(batched, ddof=1):.4f}, unbatched "
+        f"{np.mean(alone):.4f} +- {np.std(alone, ddof=1):.4f} (mean +- sd); difference "
+        f"{difference:+.4f}, standard error {error:.4f}"
+    )
+    assert verdict, f"batched - unbatched = {difference:.4f} nats, standard error {error:.4f}"
+    # Both are estimates of the known MI, not of something else.
+    assert abs(np.mean(batched) - truth) < 0.15
+    # Negative control: the same check tells apart a genuinely different estimator, the
+    # same bound trained for 10 steps only.
+    underfit = [
+        estimator.with_params(seed=seed, steps=10, early_stopping=False).estimate(*sample)
+        for seed, sample in zip(SEEDS, samples)
+    ]
+    assert not _agree(batched, underfit)[0]
