@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["held_out_split", "mean_and_sd", "seed_tolerance", "errorbar_series"]
+__all__ = ["control_lines", "errorbar_series", "held_out_split", "mean_and_sd", "seed_tolerance"]
 
 
 def held_out_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,3 +51,10 @@ def errorbar_series(axis, xs: Sequence[float], groups: Sequence[Sequence[float]]
     axis.errorbar(list(xs), [m for m, _ in stats], yerr=[s for _, s in stats], capsize=3,
                   **style)
     return stats
+
+
+def control_lines(verdicts) -> list[str]:
+    """One summary line per verdict naming its control, its value and whether it holds."""
+    return [f"Control of \"{v.name}\": {v.control.name}: {v.control.value:.4g} "
+            f"({'holds: the check cannot tell' if v.control.holds else 'fails, as it must'})."
+            for v in verdicts if v.control is not None]

@@ -43,6 +43,7 @@ import numpy as np
 
 from mibench.experiments import Control, ExperimentResult, Verdict, register_experiment
 from mibench.experiments._remedies import (
+    control_lines,
     errorbar_series,
     held_out_split,
     mean_and_sd,
@@ -356,7 +357,8 @@ def run(output_dir: Path, size: str = "full") -> ExperimentResult:
                  f"{t['silhouette_mean']:.3f} / {t['estimate_nats_mean']:.3f}" for t in table)
              + "."]
     return ExperimentResult(
-        tables={"approximations": table}, figures=figures, summary="\n".join(lines), rows=rows,
+        tables={"approximations": table}, figures=figures,
+        summary="\n".join(lines + control_lines(verdicts)), rows=rows,
         verdicts=verdicts,
         settings={"size": size, "vib_betas": list(settings.vib_betas), "nib_beta": NIB_BETA,
                   "nib_noise_variance": NIB_NOISE_VARIANCE, "seeds": list(settings.seeds),

@@ -38,6 +38,7 @@ import numpy as np
 
 from mibench.experiments import Control, ExperimentResult, Verdict, register_experiment
 from mibench.experiments._remedies import (
+    control_lines,
     errorbar_series,
     held_out_split,
     mean_and_sd,
@@ -304,7 +305,8 @@ def run(output_dir: Path, size: str = "full") -> ExperimentResult:
              + "; ".join(f"{t['start']} start, beta {t['beta']}: {t['test_accuracy_mean']:.3f}"
                          f" +- {t['test_accuracy_sd']:.3f}" for t in table) + "."]
     return ExperimentResult(
-        tables={"decision_rule": table}, figures=figures, summary="\n".join(lines), rows=rows,
+        tables={"decision_rule": table}, figures=figures,
+        summary="\n".join(lines + control_lines(verdicts)), rows=rows,
         verdicts=verdicts,
         settings={"size": size, "betas": list(settings.betas), "seeds": list(settings.seeds),
                   "steps": settings.steps, "widths": list(settings.widths),

@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 
 from mibench.experiments import Control, ExperimentResult, Verdict, register_experiment
-from mibench.experiments._remedies import errorbar_series, held_out_split, mean_and_sd
+from mibench.experiments._remedies import (
+    control_lines,
+    errorbar_series,
+    held_out_split,
+    mean_and_sd,
+)
 
 __all__ = ["SIGMAS", "cluster_count", "run", "stochasticity"]
 
@@ -368,7 +373,7 @@ def run(output_dir: Path, size: str = "full") -> ExperimentResult:
     return ExperimentResult(
         tables={"robustness": table,
                 "tracking": [{"sigma": s, "pearson_r": r} for s, r in tracking.items()]},
-        figures=figures, summary="\n".join(lines), rows=rows, verdicts=verdicts,
+        figures=figures, summary="\n".join(lines + control_lines(verdicts)), rows=rows, verdicts=verdicts,
         settings={"size": size, "sigmas": list(settings.sigmas), "seeds": list(settings.seeds),
                   "epochs": settings.epochs, "widths": list(WIDTHS), "tau": TAU,
                   "augmentation": AUGMENTATION, "cluster_radius_sigmas": CLUSTER_RADIUS,
