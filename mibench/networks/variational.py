@@ -52,9 +52,12 @@ class Encoder(nn.Module):
         self.code = code
         generator = torch.Generator().manual_seed(derive_seed(seed, 0))
         outputs = 2 * code if kind == "gaussian" else code
-        self.body = nn.Sequential(nn.Linear(dim_in, hidden, dtype=torch.float64), nn.ReLU(),
-                                  nn.Linear(hidden, outputs, dtype=torch.float64))
-        self.head = nn.Linear(code, n_classes, dtype=torch.float64)
+        # skip_init: the weights are set below from the private generator, so the global
+        # random state is not consumed.
+        self.body = nn.Sequential(
+            nn.utils.skip_init(nn.Linear, dim_in, hidden, dtype=torch.float64), nn.ReLU(),
+            nn.utils.skip_init(nn.Linear, hidden, outputs, dtype=torch.float64))
+        self.head = nn.utils.skip_init(nn.Linear, code, n_classes, dtype=torch.float64)
         with torch.no_grad():
             for layer in (self.body[0], self.body[2], self.head):
                 bound = 1.0 / math.sqrt(layer.in_features)
