@@ -241,6 +241,7 @@ class DV(NeuralEstimator):
     """
 
     bound = "dv"
+    bound_kind = "lower"
 
 
 @register("nwj")
@@ -253,6 +254,7 @@ class NWJ(NeuralEstimator):
     """
 
     bound = "nwj"
+    bound_kind = "lower"
 
 
 @register("infonce")
@@ -268,6 +270,7 @@ class InfoNCE(NeuralEstimator):
     """
 
     bound = "infonce"
+    bound_kind = "lower"
 
 
 @register("mine")
@@ -285,6 +288,7 @@ class MINE(NeuralEstimator):
     """
 
     bound = "mine"
+    bound_kind = "lower"
 
     @_adds_parameters
     def __init__(self, *, ema_rate: float = 0.01, **shared):
@@ -310,6 +314,8 @@ class SMILE(NeuralEstimator):
     """
 
     bound = "smile"
+    # With a finite tau the clipped partition term can undershoot, so it bounds neither side.
+    bound_kind = "none"
 
     @_adds_parameters
     def __init__(self, *, tau: float = 5.0, **shared):
