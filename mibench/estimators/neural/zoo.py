@@ -51,8 +51,9 @@ class JS(NeuralEstimator):
 @register("tuba")
 @_document()
 class TUBA(NeuralEstimator):
-    """TUBA, the tractable unnormalised Barber-Agakov bound with a learned baseline (Poole et
-    al. 2019, eq. 8).
+    """TUBA, the unnormalised Barber-Agakov lower bound with a learned baseline (Poole 2019).
+
+    Poole et al. 2019, eq. 8, with the baseline a(y) = e^b(y) learned.
 
         I >= E_p[f(x, y)] - E_q[e^(f(x, y) - b(y))] - E_p(y)[b(y)] + 1,
 
@@ -139,8 +140,9 @@ def _document_density(cls):
 @register("club")
 @_document_density
 class CLUB(_DensityEstimator):
-    """CLUB, the contrastive log-ratio upper bound (Cheng et al. 2020), with a learned Gaussian
-    q(y | x) = N(mu(x), diag sigma^2(x)).
+    """CLUB, the contrastive log-ratio upper bound, with a learned Gaussian q(y | x) (Cheng 2020).
+
+    q(y | x) = N(mu(x), diag sigma^2(x)), mu and log sigma^2 MLPs of x.
 
         I <~ E_p(x,y)[log q(y | x)] - E_p(x) E_p(y)[log q(y | x)],
 
@@ -158,8 +160,10 @@ class CLUB(_DensityEstimator):
 @register("l1out")
 @_document_density
 class L1Out(_DensityEstimator):
-    """The leave-one-out upper bound (Poole et al. 2019, eq. 19), with a learned Gaussian
-    q(y | x) = N(mu(x), diag sigma^2(x)) in place of p(y | x) (as in Cheng et al. 2020).
+    """L1Out, the leave-one-out upper bound with a learned Gaussian q(y | x) (Poole et al. 2019).
+
+    Poole et al.'s eq. 19 with q(y | x) = N(mu(x), diag sigma^2(x)) in place of p(y | x), as
+    in Cheng et al. 2020.
 
         I <= E[ 1/K sum_i log( q(y_i | x_i) / (1/(K-1) sum_{j != i} q(y_i | x_j)) ) ],
 
