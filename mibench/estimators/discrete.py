@@ -288,10 +288,12 @@ def _nsb_entropy(counts: np.ndarray, alphabet_size: float) -> float:
     kappa = np.exp(log_kappa)
     beta = kappa / k
     b = beta[:, None]
+    # log Gamma(a) - log Gamma(a + c) as betaln(a, c) - log Gamma(c): the difference of two
+    # gammaln loses every digit once a is large (K beta up to 1e4 max(N, K)); betaln does not.
     log_evidence = (
-        special.gammaln(kappa)
-        - special.gammaln(n + kappa)
-        + ((special.gammaln(values + b) - special.gammaln(b)) * multiplicity).sum(axis=1)
+        special.betaln(kappa, n)
+        - special.gammaln(n)
+        + ((special.gammaln(values) - special.betaln(b, values)) * multiplicity).sum(axis=1)
     )
     # d xi / d log(kappa) = beta d xi / d beta = kappa psi'(kappa + 1) - beta psi'(beta + 1).
     weight = kappa * special.polygamma(1, kappa + 1) - beta * special.polygamma(1, beta + 1)

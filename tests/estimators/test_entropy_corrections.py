@@ -153,3 +153,15 @@ def test_well_sampled_every_estimate_is_the_entropy(correction):
     # 20,000 draws from a Zipf law on 10 symbols: every estimator within 0.01 nats.
     pmf = zipf_law(10)
     assert abs(mean_bias(pmf, 20_000, correction, replicates=3, alphabet_size=10)) < 0.01
+
+
+def test_nsb_is_stable_for_astronomical_alphabets():
+    # 5,000 draws from 4,096 equally likely symbols, scored as if up to 1e32 symbols were
+    # possible (30 bins on a 20-dimensional layer is 30^20 ~ 3.5e29): with ~2,000
+    # coincidences the posterior is sharp, so the estimate hardly moves with K beyond 1e5.
+    # (Written as gammaln differences, the evidence lost every digit at K beta ~ 1e25 and the
+    # estimate came out near log K.)
+    counts = np.bincount(np.random.default_rng(0).integers(0, 4096, size=5000))
+    estimates = [entropy_from_counts(counts, "nsb", size) for size in (1e8, 1e17, 1e32)]
+    assert max(estimates) - min(estimates) < 0.01
+    assert abs(estimates[0] - math.log(4096)) < 0.35
