@@ -321,7 +321,8 @@ def entropy_from_counts(
       estimator with Good's coverage C = 1 - f_1 / N, f_1 the number of singletons (f_1 = N
       is taken as N - 1, so that C > 0) (Chao & Shen 2003);
     - ``"nsb"``: the Nemenman-Shafee-Bialek Bayesian estimate (:func:`_nsb_entropy`); it
-      needs ``alphabet_size``, the number K >= m of possible symbols.
+      needs ``alphabet_size``, the number K >= m of possible symbols, and at least one
+      repeated symbol (it is only reliable with many coincidences, N - m >> 1).
 
     Parameters
     ----------
@@ -356,6 +357,13 @@ def entropy_from_counts(
         raise InputError(
             f"the NSB correction needs the number of possible symbols, at least the {counts.size} "
             f"seen; got alphabet_size={alphabet_size!r}"
+        )
+    if counts.size == n and alphabet_size > n:
+        # Without a single coincidence the evidence keeps growing with K beta: the NSB
+        # posterior has no peak and the estimate runs off towards log K.
+        raise InputError(
+            f"the NSB correction needs repeated symbols, but each of the {n} samples is a "
+            "different symbol (continuous values?); use 'grassberger' or 'chao-shen'"
         )
     return _nsb_entropy(counts, alphabet_size)
 

@@ -165,3 +165,10 @@ def test_nsb_is_stable_for_astronomical_alphabets():
     estimates = [entropy_from_counts(counts, "nsb", size) for size in (1e8, 1e17, 1e32)]
     assert max(estimates) - min(estimates) < 0.01
     assert abs(estimates[0] - math.log(4096)) < 0.35
+
+
+def test_nsb_refuses_samples_without_a_coincidence():
+    with pytest.raises(ValueError, match="needs repeated symbols"):
+        entropy_from_counts(np.ones(50, dtype=int), "nsb", alphabet_size=1e6)
+    # Control: one coincidence is enough to give a (rough) finite number.
+    assert np.isfinite(entropy_from_counts(np.r_[2, np.ones(48, dtype=int)], "nsb", 1e6))
