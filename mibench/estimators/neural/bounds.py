@@ -175,9 +175,8 @@ def l1out_bound(log_q: torch.Tensor) -> torch.Tensor:
     """The leave-one-out upper bound (P, eq. 19; C, eq. 14), q in place of p(y | x).
 
     I <= E[ 1/K sum_i log( q(y_i | x_i) / (1/(K-1) sum_{j != i} q(y_i | x_j)) ) ], with
-    ``log_q[i, j]`` = log q(y_j | x_i); exact for q = p(y | x) (in expectation over the
-    batches, and at most log(K - 1) above the numerator's mean otherwise), approximate for a
-    fitted q.
+    ``log_q[i, j]`` = log q(y_j | x_i); an upper bound for q = p(y | x), approximate for a
+    fitted q. The positive pair is not in its own denominator, so there is no log K ceiling.
     """
     k = log_q.shape[0]
     mask = torch.eye(k, dtype=torch.bool, device=log_q.device)

@@ -168,8 +168,10 @@ class L1Out(_DensityEstimator):
         I <= E[ 1/K sum_i log( q(y_i | x_i) / (1/(K-1) sum_{j != i} q(y_i | x_j)) ) ],
 
     over held-out batches of K = ``eval_batch_size`` pairs. With q = p(y | x) it is an upper
-    bound; at most log(K - 1) above the numerator's mean, so like InfoNCE from below it
-    saturates for large MI. q is fitted by maximum likelihood. MI in nats.
+    bound (the positive pair is left out of its own denominator, so unlike InfoNCE it has no
+    log K ceiling); with a fitted q it holds only as far as q fits: on a nearly deterministic
+    relation q's tiny variances make it huge, on a non-Gaussian conditional it can fall below
+    the truth. q is fitted by maximum likelihood. MI in nats.
     """
 
     bound = "l1out"
