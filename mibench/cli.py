@@ -115,13 +115,15 @@ def _list(args) -> int:
         for name in mibench.list_estimators():
             cls = mibench.estimators.get_estimator_class(name)
             summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            rows.append({"name": name, "params": cls.default_params(), "summary": summary})
+            rows.append({"name": name, "params": cls.default_params(), "summary": summary,
+                         "bound": cls.bound_kind})
         if args.format == "json":
             print(json.dumps(rows, indent=2, default=str))
         else:
             width = max(len(row["name"]) for row in rows)
+            print(f"{'name'.ljust(width)}  bound  summary")
             for row in rows:
-                print(f"{row['name'].ljust(width)}  {row['summary']}")
+                print(f"{row['name'].ljust(width)}  {row['bound']:<5}  {row['summary']}")
         return 0
     if args.what == "suites":
         from mibench.datasets.suites import SUITES

@@ -21,6 +21,7 @@ from mibench.core.preprocessing import standardize as standardize_columns
 from mibench.core.validation import InputError, check_integer, check_paired_samples
 
 __all__ = [
+    "BOUND_KINDS",
     "MUTUAL_INFORMATION",
     "NOISY_CHANNEL",
     "QUANTITIES",
@@ -44,6 +45,11 @@ QUANTITIES = {
     NOISY_CHANNEL: "I(X; S + Z) from x, the clean activations S and the scale of the Gaussian "
     "noise Z",
 }
+
+#: What an estimator's number is guaranteed to be, in expectation over the samples and for any
+#: state of its learned parts (critic, variational density): a ``"lower"`` bound on I(X; Y),
+#: an ``"upper"`` bound, or ``"none"`` (an estimate with no guaranteed side).
+BOUND_KINDS = ("lower", "upper", "none")
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,13 @@ class Estimator(abc.ABC):
     #: with datasets that provide this quantity, so no estimate is ever scored against the
     #: truth of another one. A plugin that declares nothing estimates I(X; Y).
     quantity: ClassVar[str] = MUTUAL_INFORMATION
+
+    #: Which side of the truth the estimator is a bound on (a value of :data:`BOUND_KINDS`):
+    #: the variational lower bounds (NWJ, InfoNCE, ...) say ``"lower"``, CLUB and L1Out
+    #: ``"upper"``; estimators with no guaranteed side (KSG, binning, SMILE, ...) and plugins
+    #: that declare nothing say ``"none"``. Named ``bound_kind``, not ``bound``, because the
+    #: neural estimators' ``bound`` already names the objective they train.
+    bound_kind: ClassVar[str] = "none"
 
     @classmethod
     def parameter_names(cls) -> list[str]:

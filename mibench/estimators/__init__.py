@@ -19,6 +19,7 @@ from mibench.estimators import (  # noqa: E402, F401  isort: skip
     kde,
     kde_pairwise,
     ksg,
+    ksg_lnc,
     ksg_mixed,
     neural,
     noisy_channel,

@@ -26,6 +26,9 @@ import numpy as np
 from mibench.core.contracts import Estimate, Estimator
 from mibench.core.validation import InputError, check_choice, check_integer, check_positive
 from mibench.estimators.discrete import (
+    ENTROPY_CORRECTIONS,
+    check_correction,
+    corrected_mutual_information,
     encode_integer_rows,
     encode_rows,
     plugin_mutual_information,
@@ -100,12 +103,21 @@ class _BinnedPlugin(Estimator):
     discrete_x: bool
     discrete_y: bool
     miller_madow: bool
+    correction: str
 
     def _bin_codes(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def _bin_extras(self) -> dict:
         return {}
+
+    def _alphabet_size(self, dim: int, discrete: bool) -> float | None:
+        """The number of possible symbols of a variable of ``dim`` binned columns (n_bins **
+        dim), or None where it is not known (unbinned symbols, bins of a fixed width)."""
+        n_bins = getattr(self, "_effective_n_bins", getattr(self, "n_bins", None))
+        if discrete or getattr(self, "bin_width", None) is not None or n_bins is None:
+            return None
+        return float(n_bins) ** dim
 
     def _symbols(self, values: np.ndarray, discrete: bool) -> np.ndarray:
         if discrete:
@@ -116,19 +128,50 @@ class _BinnedPlugin(Estimator):
         return 1
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
+        if self.correction not in ("none", "miller-madow"):
+            value, counts = corrected_mutual_information(
+                self._symbols(x, self.discrete_x),
+                self._symbols(y, self.discrete_y),
+                self.correction,
+                (
+                    self._alphabet_size(x.shape[1], self.discrete_x),
+                    self._alphabet_size(y.shape[1], self.discrete_y),
+                ),
+            )
+            return Estimate(value, {**counts, **self._bin_extras()})
         value, counts = plugin_mutual_information(
             self._symbols(x, self.discrete_x),
             self._symbols(y, self.discrete_y),
-            self.miller_madow,
+            self.correction == "miller-madow",
             return_counts=True,
         )
         return Estimate(value, {**counts, **self._bin_extras()})
 
 
-def _check_flags(estimator: _BinnedPlugin, miller_madow, discrete_x, discrete_y) -> None:
+def _check_flags(
+    estimator: _BinnedPlugin, miller_madow, discrete_x, discrete_y, correction="none"
+) -> None:
     estimator.miller_madow = check_choice(miller_madow, "miller_madow", (True, False))
     estimator.discrete_x = check_choice(discrete_x, "discrete_x", (True, False))
     estimator.discrete_y = check_choice(discrete_y, "discrete_y", (True, False))
+    estimator.correction = check_correction(
+        correction, estimator.miller_madow, ENTROPY_CORRECTIONS, estimator.name
+    )
+    if estimator.correction == "nsb":
+        unknown = [
+            why
+            for why, applies in (
+                ("discrete_x=True", estimator.discrete_x),
+                ("discrete_y=True", estimator.discrete_y),
+                ("bin_width", getattr(estimator, "bin_width", None) is not None),
+            )
+            if applies
+        ]
+        if unknown:
+            raise InputError(
+                "correction='nsb' needs the number of possible symbols, n_bins ** dim, which "
+                f"is unknown with {' and '.join(unknown)}; use 'grassberger' or 'chao-shen'"
+            )
 
 
 def _check_value_range(value_range) -> tuple[float, float] | None:
@@ -180,6 +223,13 @@ class Binning(_BinnedPlugin):
         unbounded ReLU layers, whose large activations all share the last bin).
     miller_madow : bool, default False
         Add the Miller-Madow correction (m - 1) / (2 n) to each of the three entropies.
+    correction : {"none", "miller-madow", "grassberger", "chao-shen", "nsb"}, default "none"
+        Estimate each of H(X), H(Y), H(X, Y) of the symbols with this bias correction
+        (:func:`mibench.estimators.discrete.entropy_from_counts`) and return
+        H(X) + H(Y) - H(X, Y), which can be negative. ``"nsb"`` takes n_bins ** dim possible
+        symbols per variable (their product for the pair), so it needs ``n_bins``: not
+        ``bin_width`` nor an unbinned (discrete) variable. ``miller_madow=True`` is
+        ``"miller-madow"``.
     discrete_x, discrete_y : bool, default False
         Take that variable's rows as symbols as they are, unbinned: for class labels, or for a
         finite input set (a layer against labels is ``discrete_x=True`` with x the labels).
@@ -194,6 +244,7 @@ class Binning(_BinnedPlugin):
         miller_madow: bool = False,
         discrete_x: bool = False,
         discrete_y: bool = False,
+        correction: str = "none",
     ):
         if n_bins is not None and bin_width is not None:
             raise InputError(
@@ -207,7 +258,7 @@ class Binning(_BinnedPlugin):
             raise InputError(
                 "value_range goes with n_bins (equal bins on a fixed range), not with bin_width"
             )
-        _check_flags(self, miller_madow, discrete_x, discrete_y)
+        _check_flags(self, miller_madow, discrete_x, discrete_y, correction)
 
     @property
     def _effective_n_bins(self) -> int:
@@ -245,6 +296,13 @@ class AdaptiveBinning(_BinnedPlugin):
         Number of equal-mass bins per dimension.
     miller_madow : bool, default False
         Add the Miller-Madow correction (m - 1) / (2 n) to each of the three entropies.
+    correction : {"none", "miller-madow", "grassberger", "chao-shen", "nsb"}, default "none"
+        Estimate each of H(X), H(Y), H(X, Y) of the symbols with this bias correction
+        (:func:`mibench.estimators.discrete.entropy_from_counts`) and return
+        H(X) + H(Y) - H(X, Y), which can be negative. ``"nsb"`` takes n_bins ** dim possible
+        symbols per variable (their product for the pair), so it needs ``n_bins``: not
+        ``bin_width`` nor an unbinned (discrete) variable. ``miller_madow=True`` is
+        ``"miller-madow"``.
     discrete_x, discrete_y : bool, default False
         Take that variable's rows as symbols as they are, unbinned (labels, a finite input set).
     """
@@ -256,9 +314,10 @@ class AdaptiveBinning(_BinnedPlugin):
         miller_madow: bool = False,
         discrete_x: bool = False,
         discrete_y: bool = False,
+        correction: str = "none",
     ):
         self.n_bins = check_integer(n_bins, "n_bins", minimum=1)
-        _check_flags(self, miller_madow, discrete_x, discrete_y)
+        _check_flags(self, miller_madow, discrete_x, discrete_y, correction)
 
     def _bin_codes(self, values: np.ndarray) -> np.ndarray:
         return equal_mass_bin_codes(values, self.n_bins)

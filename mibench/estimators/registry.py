@@ -5,10 +5,17 @@ from __future__ import annotations
 import difflib
 from importlib.metadata import entry_points
 
-from mibench.core.contracts import Estimator
+from mibench.core.contracts import BOUND_KINDS, Estimator
 from mibench.core.validation import InputError
 
-__all__ = ["ENTRY_POINT_GROUP", "register", "get_estimator", "get_estimator_class", "list_estimators"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "bound_kind_of",
+    "get_estimator",
+    "get_estimator_class",
+    "list_estimators",
+    "register",
+]
 
 #: Third-party packages register estimators under this entry-point group. Each entry point
 #: names an Estimator subclass; its entry-point name is the registry name.
@@ -36,6 +43,11 @@ def _add(name: str, cls: type[Estimator]) -> None:
     existing = _REGISTRY.get(name)
     if existing is not None and existing is not cls:
         raise ValueError(f"estimator name {name!r} is already taken by {existing.__qualname__}")
+    if getattr(cls, "bound_kind", "none") not in BOUND_KINDS:
+        raise ValueError(
+            f"estimator {name!r} declares bound_kind={cls.bound_kind!r}; "
+            f"it must be one of {', '.join(BOUND_KINDS)}"
+        )
     cls.name = name
     _REGISTRY[name] = cls
 
@@ -101,3 +113,13 @@ def get_estimator(name: str, **params) -> Estimator:
             + ", ".join(f"{k}={v!r}" for k, v in cls.default_params().items())
         )
     return cls(**params)
+
+
+def bound_kind_of(name: str) -> str:
+    """``"lower"``, ``"upper"`` or ``"none"``: the side of the truth the estimator registered
+    under ``name`` bounds (:attr:`mibench.core.contracts.Estimator.bound_kind`), or ``"?"``
+    for a name that is not registered (a record of a plugin that is not installed)."""
+    try:
+        return get_estimator_class(name).bound_kind
+    except InputError:
+        return "?"

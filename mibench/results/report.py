@@ -25,6 +25,7 @@ import numpy as np
 
 from mibench.core.contracts import Record
 from mibench.core.validation import InputError
+from mibench.estimators.registry import bound_kind_of
 from mibench.grid.provenance import environment_lines
 from mibench.results.scoring import (
     SOLVED_RATIO,
@@ -103,6 +104,7 @@ def _leaderboard_row(score: SuiteScore, label: str) -> dict[str, Any]:
     return {
         "label": label,
         "estimator": score.estimator,
+        "bound": bound_kind_of(score.estimator),
         "params": score.params,
         "n": score.n,
         "suite": score.suite,
@@ -212,6 +214,7 @@ _COLUMNS = (
     ("failed", "failed runs"),
     ("n", "n"),
     ("seeds", "seeds"),
+    ("bound", "bound"),
 )
 
 
@@ -228,6 +231,7 @@ def _table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
                 f"{row['failed']} / {row['runs']}",
                 str(row["n"]),
                 str(row["seeds"]),
+                row.get("bound", "?"),
             ]
         )
     return table

@@ -16,14 +16,20 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "club_bound",
+    "doe_estimate",
     "dv_bound",
+    "flo_bound",
     "infonce_bound",
     "joint_mean",
     "js_bound",
+    "js_nwj_bound",
+    "l1out_bound",
     "log_mean_exp_marginal",
     "mine_surrogate",
     "nwj_bound",
     "smile_bound",
+    "tuba_bound",
 ]
 
 
@@ -95,3 +101,97 @@ def mine_surrogate(scores: torch.Tensor, log_moving_average: torch.Tensor) -> to
     return joint_mean(scores) - torch.exp(
         log_mean_exp_marginal(scores) - log_moving_average.detach()
     )
+
+
+# --- The rest of the zoo: JS, TUBA, FLO (lower bounds), CLUB and L1Out (upper bounds), DoE. ---
+# Guo, Chen, Wang, Yang, Deng, Carin, Li & Tao, "Tight Mutual Information Estimation With
+# Contrastive Fenchel-Legendre Optimization", NeurIPS 2022 (G); Cheng, Hao, Dai, Liu, Gan &
+# Carin, "CLUB: A Contrastive Log-ratio Upper Bound of Mutual Information", ICML 2020 (C);
+# McAllester & Stratos, "Formal Limitations on the Measurement of Mutual Information",
+# AISTATS 2020 (M).
+
+
+def _off_diagonal_mean_exp(scores: torch.Tensor) -> torch.Tensor:
+    """E_p(x)p(y)[e^f] over the off-diagonal scores, computed in log space first."""
+    return torch.exp(log_mean_exp_marginal(scores))
+
+
+def js_nwj_bound(scores: torch.Tensor) -> torch.Tensor:
+    """NWJ read off a critic trained with the Jensen-Shannon objective (P, sec. 2.4).
+
+    The JS objective's maximiser is T* = log p(x, y) / (p(x) p(y)); NWJ's is T* + 1, so the
+    bound read off is NWJ(T + 1) = E_p[T] + 1 - E_q[e^T] <= I(X; Y) for any T.
+    """
+    return nwj_bound(scores + 1.0)
+
+
+def tuba_bound(scores: torch.Tensor, log_baseline: torch.Tensor) -> torch.Tensor:
+    """TUBA with a learned baseline a(y) = e^b(y) (P, eq. 8).
+
+    I >= E_p[f] - E_p(y)[ E_p(x)[e^f(x, y)] / a(y) + log a(y) - 1 ]
+       = E_p[f] - E_q[e^(f(x, y) - b(y))] - E_p(y)[b(y)] + 1.
+
+    ``log_baseline`` holds b(y_j) for the K samples y_j of the batch: the q-expectation pairs
+    scores[i, j] with b(y_j) over i != j, and E_p(y)[b] is the mean over the batch. With
+    b = 1 it is NWJ.
+    """
+    shifted = scores - log_baseline[None, :]
+    return joint_mean(scores) - _off_diagonal_mean_exp(shifted) - log_baseline.mean() + 1.0
+
+
+def flo_bound(scores: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """FLO, the Fenchel-Legendre optimisation bound (G, eq. 11).
+
+    I >= 1 - E_p(x,y)[ u(x, y) + e^-u(x, y) E_p(y')[ e^(g(x, y') - g(x, y)) ] ],
+
+    for any critic g and any function u (the Fenchel-Legendre dual of -log at the partition
+    ratio); the optimal u is log E_p(y')[e^(g(x, y') - g(x, y))], which makes it the
+    (unbatched) InfoNCE bound, without InfoNCE's log K ceiling. ``u`` holds u(x_i, y_i) for
+    the K joint pairs; E_p(y') is the mean over the K - 1 other y_j of the batch, which are
+    independent of (x_i, y_i), so the batch value is unbiased for the bound (it is linear in
+    that mean).
+    """
+    k = scores.shape[0]
+    diagonal = scores.diagonal()
+    # log mean_{j != i} e^(g_ij - g_ii), with the diagonal masked out of the logsumexp.
+    mask = torch.eye(k, dtype=torch.bool, device=scores.device)
+    others = scores.masked_fill(mask, -math.inf)
+    log_ratio = torch.logsumexp(others, dim=1) - math.log(k - 1) - diagonal
+    return 1.0 - (u + torch.exp(log_ratio - u)).mean()
+
+
+def club_bound(log_q: torch.Tensor) -> torch.Tensor:
+    """CLUB, the contrastive log-ratio upper bound (C, eq. 4, with q for p(y | x), eq. 8).
+
+    I <~ E_p(x,y)[log q(y | x)] - E_p(x)E_p(y)[log q(y | x)], with ``log_q[i, j]``
+    = log q(y_j | x_i): the diagonal mean minus the off-diagonal mean. An upper bound when
+    q = p(y | x), and whenever KL(p(x, y) || q) <= KL(p(x)p(y) || q) (C, Theorem 3.2); a
+    badly fitted q can fall below the truth.
+    """
+    return joint_mean(log_q) - _off_diagonal(log_q).mean()
+
+
+def l1out_bound(log_q: torch.Tensor) -> torch.Tensor:
+    """The leave-one-out upper bound (P, eq. 19; C, eq. 14), q in place of p(y | x).
+
+    I <= E[ 1/K sum_i log( q(y_i | x_i) / (1/(K-1) sum_{j != i} q(y_i | x_j)) ) ], with
+    ``log_q[i, j]`` = log q(y_j | x_i); an upper bound for q = p(y | x), approximate for a
+    fitted q. The positive pair is not in its own denominator, so there is no log K ceiling.
+    """
+    k = log_q.shape[0]
+    mask = torch.eye(k, dtype=torch.bool, device=log_q.device)
+    # Column i holds q(y_i | x_j) for every j: the mixture the leave-one-out marginal is.
+    others = log_q.masked_fill(mask, -math.inf)
+    log_marginal = torch.logsumexp(others, dim=0) - math.log(k - 1)
+    return (log_q.diagonal() - log_marginal).mean()
+
+
+def doe_estimate(log_conditional: torch.Tensor, log_marginal: torch.Tensor) -> torch.Tensor:
+    """DoE, the difference of entropies (M, sec. 8): I ~ H_q(Y) - H_q(Y | X).
+
+    H_q(Y) = -E_p[log q(y)] and H_q(Y | X) = -E_p[log q(y | x)] are cross-entropies, each an
+    upper bound on the entropy it stands for, so their difference bounds neither side:
+    ``log_conditional`` and ``log_marginal`` hold log q(y_i | x_i) and log q(y_i) for the K
+    pairs of the batch.
+    """
+    return (log_conditional - log_marginal).mean()

@@ -13,6 +13,7 @@ the K (K - 1) pairs that the batch offers as samples of p(x) p(y) (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -20,7 +21,17 @@ from torch import nn
 
 from mibench.core.validation import InputError
 
-__all__ = ["ConcatCritic", "SeparableCritic", "make_critic", "mlp"]
+__all__ = [
+    "BaselineCritic",
+    "ConcatCritic",
+    "DifferenceOfEntropies",
+    "FenchelLegendreCritic",
+    "GaussianConditional",
+    "GaussianMarginal",
+    "SeparableCritic",
+    "make_critic",
+    "mlp",
+]
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequential:
@@ -91,3 +102,98 @@ def make_critic(
     if kind == "concat":
         return ConcatCritic(dim_x, dim_y, hidden)
     raise InputError(f"critic must be 'separable' or 'concat', got {kind!r}")
+
+
+# --- Models of the rest of the zoo. Each returns what its bound in .bounds reads. ---
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _gaussian_log_density(y: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor):
+    """log N(y; mean, diag(e^log_var)), summed over the last dimension (broadcasting)."""
+    return -0.5 * (((y - mean) ** 2) * torch.exp(-log_var) + log_var + _LOG_2PI).sum(-1)
+
+
+class GaussianConditional(nn.Module):
+    """q(y | x) = N(mu(x), diag sigma^2(x)), mu and log sigma^2 MLPs of x (Cheng et al. 2020).
+
+    Called on a batch it returns the (K, K) matrix ``log_q[i, j] = log q(y_j | x_i)``, what
+    :func:`~mibench.estimators.neural.bounds.club_bound` and ``l1out_bound`` read; its diagonal
+    is the log-likelihood the model is fitted by. log sigma^2 goes through tanh times
+    ``log_var_range`` so that a step cannot send a variance to 0 or infinity.
+    """
+
+    def __init__(self, dim_x: int, dim_y: int, hidden: Sequence[int], log_var_range: float = 10.0):
+        super().__init__()
+        self.mean = mlp(dim_x, hidden, dim_y)
+        self.log_var = mlp(dim_x, hidden, dim_y)
+        self.log_var_range = log_var_range
+
+    def parameters_of(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """mu(x) and log sigma^2(x), each of shape (K, dim_y)."""
+        return self.mean(x), self.log_var_range * torch.tanh(self.log_var(x) / self.log_var_range)
+
+    def log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """log q(y_i | x_i) for the K pairs, shape (K,)."""
+        mean, log_var = self.parameters_of(x)
+        return _gaussian_log_density(y, mean, log_var)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        mean, log_var = self.parameters_of(x)
+        return _gaussian_log_density(y[None, :, :], mean[:, None, :], log_var[:, None, :])
+
+
+class GaussianMarginal(nn.Module):
+    """q(y) = N(m, diag s^2) with learned m and log s^2 (no input)."""
+
+    def __init__(self, dim_y: int):
+        super().__init__()
+        self.mean = nn.Parameter(torch.zeros(dim_y))
+        self.log_var = nn.Parameter(torch.zeros(dim_y))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        """log q(y_i) for the K samples, shape (K,)."""
+        return _gaussian_log_density(y, self.mean, self.log_var)
+
+
+class DifferenceOfEntropies(nn.Module):
+    """The two densities of DoE (McAllester & Stratos 2020): q(y | x) and q(y), both Gaussian.
+
+    Returns ``(log q(y_i | x_i), log q(y_i))`` for the K pairs of a batch, what
+    :func:`~mibench.estimators.neural.bounds.doe_estimate` reads.
+    """
+
+    def __init__(self, dim_x: int, dim_y: int, hidden: Sequence[int]):
+        super().__init__()
+        self.conditional = GaussianConditional(dim_x, dim_y, hidden)
+        self.marginal = GaussianMarginal(dim_y)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.conditional.log_likelihood(x, y), self.marginal(y)
+
+
+class BaselineCritic(nn.Module):
+    """A critic f(x, y) and a learned log baseline b(y), an MLP of y, for TUBA (Poole et al.
+    2019). Returns ``(scores, b)``: the (K, K) scores of ``critic`` and b(y_j) of shape (K,)."""
+
+    def __init__(self, critic: nn.Module, dim_y: int, hidden: Sequence[int]):
+        super().__init__()
+        self.critic = critic
+        self.baseline = mlp(dim_y, hidden, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.critic(x, y), self.baseline(y).squeeze(-1)
+
+
+class FenchelLegendreCritic(nn.Module):
+    """A critic g(x, y) and the dual variable u(x, y), an MLP of the pair, for FLO (Guo et al.
+    2022). Returns ``(scores, u)``: the (K, K) scores of ``critic`` and u(x_i, y_i) of the K
+    joint pairs, shape (K,)."""
+
+    def __init__(self, critic: nn.Module, dim_x: int, dim_y: int, hidden: Sequence[int]):
+        super().__init__()
+        self.critic = critic
+        self.dual = mlp(dim_x + dim_y, hidden, 1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.critic(x, y), self.dual(torch.cat([x, y], dim=1)).squeeze(-1)

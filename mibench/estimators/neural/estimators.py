@@ -294,6 +294,7 @@ class DV(NeuralEstimator):
     """
 
     bound = "dv"
+    bound_kind = "lower"
 
 
 @register("nwj")
@@ -306,6 +307,7 @@ class NWJ(NeuralEstimator):
     """
 
     bound = "nwj"
+    bound_kind = "lower"
 
 
 @register("infonce")
@@ -321,6 +323,7 @@ class InfoNCE(NeuralEstimator):
     """
 
     bound = "infonce"
+    bound_kind = "lower"
 
 
 @register("mine")
@@ -338,6 +341,7 @@ class MINE(NeuralEstimator):
     """
 
     bound = "mine"
+    bound_kind = "lower"
 
     @_adds_parameters
     def __init__(self, *, ema_rate: float = 0.01, **shared):
@@ -363,6 +367,8 @@ class SMILE(NeuralEstimator):
     """
 
     bound = "smile"
+    # With a finite tau the clipped partition term can undershoot, so it bounds neither side.
+    bound_kind = "none"
 
     @_adds_parameters
     def __init__(self, *, tau: float = 5.0, **shared):

@@ -38,18 +38,23 @@ from scipy import stats
 
 from mibench.core import preprocessing
 from mibench.core.threads import torch_threads
-from mibench.estimators.neural import bounds
+from mibench.estimators.neural import bounds, critics
 from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.splits import split_sizes
 
 __all__ = [
     "BOUNDS",
+    "LIKELIHOOD_BOUNDS",
+    "ZOO_BOUNDS",
     "Objective",
     "TrainingConfig",
     "TrainingDivergedError",
     "average_weights",
+    "build_model",
+    "log_likelihood",
     "prepare_inputs",
     "read_out",
+    "selection_value",
     "squash_tails",
     "train_and_estimate",
     "training_step",
@@ -57,6 +62,14 @@ __all__ = [
 
 #: The bounds the trainer knows, by estimator name.
 BOUNDS = ("mine", "dv", "nwj", "infonce", "smile")
+#: The rest of the zoo: critics with a learned baseline or dual variable (TUBA, FLO), the JS
+#: critic read off with NWJ, and the variational densities of CLUB, L1Out and DoE.
+ZOO_BOUNDS = ("js", "tuba", "flo", "club", "l1out", "doe")
+BOUNDS = BOUNDS + ZOO_BOUNDS
+#: Bounds whose model is a density fitted by maximum likelihood: their held-out
+#: log-likelihood, not the bound, decides early stopping, since an upper bound (or DoE's
+#: difference) must not be chosen for being large.
+LIKELIHOOD_BOUNDS = ("club", "l1out", "doe")
 
 #: A training bound this far below zero (nats, averaged between two records) means the
 #: optimiser is running away: every critic starts near f = 0, where each bound is close to 0,
@@ -131,7 +144,58 @@ def read_out(bound: str, scores: torch.Tensor, tau: float = math.inf) -> torch.T
         return bounds.infonce_bound(scores)
     if bound == "smile":
         return bounds.smile_bound(scores, tau)
+    if bound in ZOO_BOUNDS:
+        return _zoo_read_out(bound, scores)
     raise ValueError(f"unknown bound {bound!r}; known bounds: {', '.join(BOUNDS)}")
+
+
+def _zoo_read_out(bound: str, output) -> torch.Tensor:
+    """The value of a zoo bound on a model's output for a batch (a score matrix, or the tuple
+    its model returns: :mod:`.critics`)."""
+    if bound == "js":
+        return bounds.js_nwj_bound(output)
+    if bound == "tuba":
+        return bounds.tuba_bound(*output)
+    if bound == "flo":
+        return bounds.flo_bound(*output)
+    if bound == "club":
+        return bounds.club_bound(output)
+    if bound == "l1out":
+        return bounds.l1out_bound(output)
+    return bounds.doe_estimate(*output)
+
+
+def log_likelihood(bound: str, output) -> torch.Tensor:
+    """The mean log-likelihood per pair of the densities of a bound of
+    :data:`LIKELIHOOD_BOUNDS` on a batch: what they are trained and early-stopped by."""
+    if bound == "doe":
+        log_conditional, log_marginal = output
+        return log_conditional.mean() + log_marginal.mean()
+    return bounds.joint_mean(output)
+
+
+def selection_value(bound: str, output, tau: float = math.inf) -> torch.Tensor:
+    """What early stopping maximises on the validation part: the bound itself, or the
+    log-likelihood for the bounds of :data:`LIKELIHOOD_BOUNDS`."""
+    if bound in LIKELIHOOD_BOUNDS:
+        return log_likelihood(bound, output)
+    return read_out(bound, output, tau)
+
+
+def build_model(config: TrainingConfig, dim_x: int, dim_y: int) -> torch.nn.Module:
+    """The trainable model of ``config.bound``: a critic of kind ``config.critic``, wrapped with
+    a baseline (TUBA) or a dual variable (FLO), or the Gaussian densities of CLUB, L1Out and
+    DoE. Initialised from torch's global generator (the caller seeds it)."""
+    if config.bound in ("club", "l1out"):
+        return critics.GaussianConditional(dim_x, dim_y, config.hidden)
+    if config.bound == "doe":
+        return critics.DifferenceOfEntropies(dim_x, dim_y, config.hidden)
+    critic = make_critic(config.critic, dim_x, dim_y, config.hidden, config.embedding_dim)
+    if config.bound == "tuba":
+        return critics.BaselineCritic(critic, dim_y, config.hidden)
+    if config.bound == "flo":
+        return critics.FenchelLegendreCritic(critic, dim_x, dim_y, config.hidden)
+    return critic
 
 
 class Objective:
@@ -163,6 +227,12 @@ class Objective:
             # SMILE trains the critic on the Jensen-Shannon objective (Song & Ermon, sec. 4)
             # and only reads the clipped DV bound off it.
             return bounds.js_bound(scores), value
+        if self.bound == "js":
+            # Trained on JS like SMILE's critic, read off with NWJ at T + 1 (Poole et al.).
+            return bounds.js_bound(scores), value
+        if self.bound in LIKELIHOOD_BOUNDS:
+            # The densities are fitted by maximum likelihood; the bound is only read off.
+            return log_likelihood(self.bound, scores), value
         return value, value
 
 
@@ -183,6 +253,12 @@ class _HeldOut:
     @torch.no_grad()
     def bound(self, critic, bound: str, tau: float) -> float:
         values = [read_out(bound, critic(self.x[i], self.y[i]), tau) for i in self.batches]
+        return float(torch.stack(values).mean())
+
+    @torch.no_grad()
+    def criterion(self, critic, bound: str, tau: float) -> float:
+        """The mean of :func:`selection_value` over the batches (early stopping's number)."""
+        values = [selection_value(bound, critic(self.x[i], self.y[i]), tau) for i in self.batches]
         return float(torch.stack(values).mean())
 
 
@@ -351,9 +427,7 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         # The default initialisation of torch's layers draws from the global generator: seed
         # it here, and fork_rng puts the caller's state back afterwards.
         torch.manual_seed(config.seed)
-        trained = make_critic(
-            config.critic, x.shape[1], y.shape[1], config.hidden, config.embedding_dim
-        )
+        trained = build_model(config, x.shape[1], y.shape[1])
     trained.to(device)
     optimizer = torch.optim.AdamW(
         trained.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -418,7 +492,7 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
             )
         if validation is None:
             continue
-        validation_value = validation.bound(averaged, config.bound, config.tau)
+        validation_value = validation.criterion(averaged, config.bound, config.tau)
         curve.validation.append(validation_value)
         if not math.isfinite(validation_value):
             raise _diverged(
@@ -451,6 +525,8 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         estimate = curve.test[-1]
     if config.bound == "infonce":
         extras["infonce_ceiling"] = math.log(test.batch_size)
+    if config.bound in LIKELIHOOD_BOUNDS:
+        extras["validation_curve"] = "mean held-out log-likelihood per pair (nats)"
     extras["curve"] = {
         "step": curve.step,
         "train": curve.train,
