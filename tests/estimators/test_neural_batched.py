@@ -198,3 +198,17 @@ def test_ten_batched_seeds_match_ten_unbatched_seeds(dataset_name, name, n):
         for seed, sample in zip(SEEDS, samples)
     ]
     assert not _agree(batched, underfit)[0]
+
+
+@pytest.mark.parametrize("name", ["tuba", "club"])
+def test_estimators_not_trained_in_batches_get_their_unbatched_numbers(tiny_sample, name):
+    """The zoo's bounds train seed after seed: each seed's number is its unbatched one (the
+    batched code does not know their models; before this fallback tuba raised and club read
+    1e14)."""
+    x, y = tiny_sample
+    estimator = mibench.get_estimator(name, steps=60, eval_every=5, batch_size=32, hidden=(16,))
+    results = estimator.estimate_seeds([(x, y), (x, y)], [0, 1])
+    for seed, result in zip((0, 1), results):
+        alone = estimator.with_params(seed=seed).estimate_with_extras(x, y)
+        assert result.value == alone.value
+        assert result.extras["batched"] is False
