@@ -224,9 +224,9 @@ _U32 = 2.0**-24
 def _exact_distance(z, i, j, metric):
     """The exact distance of rows i, j of a row-major (n, d) float64 array, as the plain
     references compute it: max_c |z_jc - z_ic|, or sqrt of the squares summed in coordinate
-    order."""
+    order; in one dimension both are |z_j - z_i| (sqrt(t * t) = |t| save for underflow)."""
     d = z.shape[1]
-    if metric == CHEBYSHEV:
+    if metric == CHEBYSHEV or d == 1:
         m = 0.0
         for c in range(d):
             m = max(m, abs(z[j, c] - z[i, c]))
