@@ -104,7 +104,11 @@ def assert_counts_equal(got, expected, message=""):
 def test_brute_counts_equal_the_plain_reference(metric, variant, dim_x, dim_y):
     for sample in (continuous(240, dim_x, dim_y, seed=dim_x + dim_y), tied(240, dim_x, dim_y, 3)):
         expected = plain_counts(*sample, 4, variant, metric)
-        assert_counts_equal(brute_counts(*sample, 4, variant, 2, metric=metric), expected)
+        got = brute_counts(*sample, 4, variant, 2, metric=metric, screened=True)
+        assert_counts_equal(got, expected, "screened")
+        if metric == "chebyshev":
+            got = brute_counts(*sample, 4, variant, 2, metric=metric, screened=False)
+            assert_counts_equal(got, expected, "plain")
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -125,7 +129,7 @@ def test_distances_finer_than_float32_are_decided_exactly(metric, variant):
     rng = np.random.default_rng(7)
     x = 1.0 + rng.integers(0, 50, size=(150, 3)) * 2.0**-40
     y = 1e6 + x[:, :2] + rng.integers(0, 5, size=(150, 2)) * 2.0**-40
-    got = brute_counts(x, y, 3, variant, 2, metric=metric)
+    got = brute_counts(x, y, 3, variant, 2, metric=metric, screened=True)
     assert_counts_equal(got, plain_counts(x, y, 3, variant, metric))
 
 
@@ -134,7 +138,7 @@ def test_the_screen_sees_every_row_subset(metric):
     # The repair of single rows (used by the tree path) gives those rows' full counts.
     x, y = tied(300, 2, 2, seed=8)
     rows = np.array([0, 17, 150, 299])
-    got = brute_counts(x, y, 3, 2, 2, rows=rows, metric=metric)
+    got = brute_counts(x, y, 3, 2, 2, rows=rows, metric=metric, screened=True)
     expected = plain_counts(x, y, 3, 2, metric)
     np.testing.assert_array_equal(got[0][rows], expected[0][rows])
     np.testing.assert_array_equal(got[1][rows], expected[1][rows])
@@ -147,16 +151,30 @@ def test_the_screen_sees_every_row_subset(metric):
     dim_x=st.integers(1, 3),
     dim_y=st.integers(1, 3),
     variant=st.sampled_from([1, 2]),
+    metric=st.sampled_from(METRICS),
 )
-def test_any_small_sample_gives_the_plain_euclidean_counts(data, n, dim_x, dim_y, variant):
+def test_any_small_sample_gives_the_plain_counts(data, n, dim_x, dim_y, variant, metric):
     elements = st.one_of(
         st.integers(-2, 2).map(float),
         st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64),
     )
     x = data.draw(hnp.arrays(np.float64, (n, dim_x), elements=elements))
     y = data.draw(hnp.arrays(np.float64, (n, dim_y), elements=elements))
-    expected = plain_counts(x, y, 2, variant, "euclidean")
-    assert_counts_equal(brute_counts(x, y, 2, variant, 2, metric="euclidean"), expected)
+    expected = plain_counts(x, y, 2, variant, metric)
+    got = brute_counts(x, y, 2, variant, 2, metric=metric, screened=True)
+    assert_counts_equal(got, expected)
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_both_kernels_agree_where_the_screen_takes_over(variant):
+    # From _SCREEN_MIN_SAMPLES samples on, the max-norm counts come from the screen.
+    from mibench.estimators import _ksg_kernels
+
+    x, y = continuous(_ksg_kernels._SCREEN_MIN_SAMPLES, 3, 3, seed=11)
+    screened = brute_counts(x, y, 3, variant, 2)
+    assert_counts_equal(screened, brute_counts(x, y, 3, variant, 2, screened=False))
+    with pytest.raises(ValueError, match="max-norm only"):
+        brute_counts(x, y, 3, variant, 2, metric="euclidean", screened=False)
 
 
 @pytest.mark.parametrize(("dim_x", "dim_y"), [(3, 2), (5, 5)])
