@@ -25,7 +25,10 @@ Every algorithm computes the same counts, exactly:
 - "tree": scipy's cKDTree for the joint k-th neighbour and for marginal counts of two or more
   dimensions; a one-dimensional margin is counted by binary search on its sorted column.
 - "brute": one compiled pass over all samples per sample (numba), computing the marginal and
-  joint distances, the k nearest and both counts together; memory O(n) per thread.
+  joint distances, the k nearest and both counts together; memory O(n) per thread. From 2,000
+  samples (and always for the Euclidean metric) distances are screened in float32 and every
+  comparison near a threshold is decided on the exact float64 distance
+  (:func:`mibench.estimators._ksg_kernels.brute_counts`).
 - "torch": the brute force in blocks with torch, for a CUDA ``device``.
 
 The trees serve the max-norm only (the joint distance of the Euclidean metric, the larger of two
@@ -326,11 +329,12 @@ class KSG(Estimator):
     metric : {"chebyshev", "euclidean"}, default "chebyshev"
         The norm within X and within Y: the max-norm of the KSG paper, or the Euclidean norm,
         the default of bmi (Czyz et al., "Beyond normal", 2023); the joint distance is the
-        larger of the two either way. ``metric="euclidean", k=10, noise=0`` are bmi's settings
-        for its published KSG (bmi's ``KSGEnsembleFirstEstimator(neighborhoods=(10,))``, which
-        is variant 1 on standardized data); bmi also reports a negative estimate as 0, which
-        this estimator does not. With the Euclidean metric and a margin of two or more
-        dimensions the trees are not available: "auto" takes the brute force.
+        larger of the two either way. ``metric="euclidean", noise=0`` with ``k=10`` or ``k=5``
+        are bmi's settings for its published "KSG-10" and "KSG-5"
+        (``KSGEnsembleFirstEstimator(neighborhoods=(k,))``: variant 1 on standardized data);
+        bmi also reports a negative estimate as 0, which this estimator does not. With the
+        Euclidean metric and a margin of two or more dimensions the trees are not available:
+        "auto" takes the brute force.
     standardize : bool, default True
         Scale each column to unit standard deviation first; the max-norm mixes coordinates,
         so without it the estimate depends on the units of X and Y.
