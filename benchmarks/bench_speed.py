@@ -39,3 +39,71 @@ class Estimate:
 
     def peakmem_estimate(self, samples, estimator, dataset, n):
         self.estimator.estimate(self.x, self.y)
+
+
+def _ksg_references():
+    """tests/benchmarks/test_bench_ksg.py, where the references KSG is measured against live
+    (the cKDTree KSG, bmi's KSG step by step), loaded from its file: the repository's tests are
+    not a package asv installs."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "benchmarks" / "test_bench_ksg.py"
+    if not path.exists():
+        raise NotImplementedError(f"no {path}: the KSG references live there")
+    spec = importlib.util.spec_from_file_location("_ksg_references", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class KSGRatio:
+    """How many times faster ``ksg`` is than a reference on the same arrays, in one process:
+    the cKDTree KSG (``workers=-1``) at n = 20,000 and bmi's KSG at n = 5,000, 5 + 5 Gaussian
+    dimensions, k = 5, variant 1; the fastest of three alternating calls of each."""
+
+    params = (["ckdtree-20000", "bmi-5000"], ["chebyshev", "euclidean"])
+    param_names = ("reference", "metric")
+    unit = "ratio"
+    timeout = 600
+
+    def setup(self, reference, metric):
+        import numpy as np
+
+        import mibench
+
+        if reference.startswith("ckdtree") and metric != "chebyshev":
+            raise NotImplementedError("the cKDTree reference computes the max-norm estimate")
+        self.references = _ksg_references()
+        n = 20_000 if reference.startswith("ckdtree") else 5_000
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(n, 5))
+        y = 0.6 * x + rng.normal(size=(n, 5))
+        self.x = (x - x.mean(0)) / x.std(0)
+        self.y = (y - y.mean(0)) / y.std(0)
+        try:
+            self.estimator = mibench.get_estimator(
+                "ksg", k=5, metric=metric, standardize=False, noise=0.0
+            )
+        except (TypeError, ValueError) as error:  # a version of mibench without ``metric``
+            raise NotImplementedError(str(error)) from error
+        self.estimator.estimate(self.x[:500], self.y[:500])  # compile outside the timing
+
+    def track_reference_over_ksg(self, reference, metric):
+        import time
+
+        def run_reference():
+            if reference.startswith("ckdtree"):
+                return self.references.ckdtree_ksg(self.x, self.y, 5, 1)
+            return self.references.bmi_style_ksg(self.x, self.y, 5, metric)
+
+        def run_ksg():
+            return self.estimator.estimate(self.x, self.y)
+
+        best = {"reference": float("inf"), "ksg": float("inf")}
+        for _ in range(3):
+            for name, call in (("reference", run_reference), ("ksg", run_ksg)):
+                start = time.perf_counter()
+                call()
+                best[name] = min(best[name], time.perf_counter() - start)
+        return best["reference"] / best["ksg"]

@@ -1,7 +1,9 @@
 """The KSG blocked brute force in torch, for a CUDA device (and on the CPU, to test it).
 
-Rows are taken a block at a time: the block's max-norm distances to all samples (torch.cdist
-with p=inf, exact in float64: a maximum of absolute differences), the k-th joint distance, the
+Rows are taken a block at a time: the block's distances to all samples in each margin (the
+max-norm: torch.cdist with p=inf, exact in float64, a maximum of absolute differences; the
+Euclidean norm: squares summed in coordinate order, then the square root, as the plain
+references compute it, never cdist's matrix-product shortcut), the k-th joint distance, the
 marginal counts. Memory is a few block x n matrices, never n x n. On the CPU the compiled
 kernels of ``_ksg_kernels`` are several times faster; this path is for accelerators.
 """
@@ -55,10 +57,29 @@ def _block_counts(dist_x, dist_y, rows, k: int, variant: int):
     return counts_x, counts_y
 
 
+def _distances(block, values, metric: str):
+    """(block, n) distances from the rows of ``block`` to those of ``values`` in one margin."""
+    import torch
+
+    if metric == "chebyshev" or values.shape[1] == 1:
+        return torch.cdist(block, values, p=float("inf"))
+    squares = torch.zeros(block.shape[0], values.shape[0], dtype=values.dtype, device=values.device)
+    for c in range(values.shape[1]):
+        difference = block[:, c, None] - values[None, :, c]
+        squares += difference * difference
+    return torch.sqrt(squares)
+
+
 def torch_counts(
-    x: np.ndarray, y: np.ndarray, k: int, variant: int, device: str = "cpu"
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    variant: int,
+    device: str = "cpu",
+    metric: str = "chebyshev",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Marginal counts n_x, n_y (sample itself excluded) computed with torch on ``device``."""
+    """Marginal counts n_x, n_y (sample itself excluded) computed with torch on ``device``,
+    with ``metric`` "chebyshev" or "euclidean" within each margin."""
     import torch
 
     device = torch.device(device)
@@ -72,8 +93,8 @@ def torch_counts(
         for start in range(0, n, block):
             stop = min(n, start + block)
             rows = torch.arange(start, stop, device=device)
-            dist_x = torch.cdist(tx[start:stop], tx, p=float("inf"))
-            dist_y = torch.cdist(ty[start:stop], ty, p=float("inf"))
+            dist_x = _distances(tx[start:stop], tx, metric)
+            dist_y = _distances(ty[start:stop], ty, metric)
             counts_x[start:stop], counts_y[start:stop] = _block_counts(
                 dist_x, dist_y, rows, k, variant
             )

@@ -1,7 +1,9 @@
 """The Kraskov-Stoegbauer-Grassberger k-nearest-neighbour estimators of MI.
 
 Kraskov, Stoegbauer & Grassberger, "Estimating mutual information", Phys. Rev. E 69 (2004).
-All distances are in the max-norm, in the joint space and in each marginal space.
+Distances within X and within Y are in the max-norm (``metric="chebyshev"``, the paper's) or
+the Euclidean norm (``metric="euclidean"``, the default of bmi, Czyz et al. 2023); the joint
+distance is the larger of the two marginal distances. In one dimension both norms are |a - b|.
 
 Estimator 1 (``variant=1``): with eps_i twice the distance from sample i to its k-th nearest
 neighbour in the joint space, and n_x(i), n_y(i) the numbers of other samples strictly closer
@@ -23,8 +25,15 @@ Every algorithm computes the same counts, exactly:
 - "tree": scipy's cKDTree for the joint k-th neighbour and for marginal counts of two or more
   dimensions; a one-dimensional margin is counted by binary search on its sorted column.
 - "brute": one compiled pass over all samples per sample (numba), computing the marginal and
-  joint distances, the k nearest and both counts together; memory O(n) per thread.
+  joint distances, the k nearest and both counts together; memory O(n) per thread. From 2,000
+  samples (and always for the Euclidean metric) distances are screened in float32 and every
+  comparison near a threshold is decided on the exact float64 distance
+  (:func:`mibench.estimators._ksg_kernels.brute_counts`).
 - "torch": the brute force in blocks with torch, for a CUDA ``device``.
+
+The trees serve the max-norm only (the joint distance of the Euclidean metric, the larger of two
+Euclidean norms, is no norm cKDTree knows); with ``metric="euclidean"`` and a margin of two or
+more dimensions "auto" takes the brute force.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ __all__ = [
 ]
 
 ALGORITHMS = ("auto", "tree", "brute", "torch")
+METRICS = ("chebyshev", "euclidean")
 
 # The automatic choice. The brute force costs about n^2 (d_x + d_y) whatever the data; the
 # trees cost about n log n, times a factor that grows steeply with the dimension of the
@@ -94,10 +104,20 @@ def standardize_and_jitter(
     return values
 
 
-def choose_algorithm(n: int, dim_x: int, dim_y: int, device: str = "cpu") -> str:
+def _effective_metric(metric: str, dim_x: int, dim_y: int) -> str:
+    """The metric the counts are computed in: in one dimension both are |a - b|, and the trees
+    (max-norm) then serve the Euclidean metric too."""
+    return "chebyshev" if max(dim_x, dim_y) == 1 else metric
+
+
+def choose_algorithm(
+    n: int, dim_x: int, dim_y: int, device: str = "cpu", metric: str = "chebyshev"
+) -> str:
     """The algorithm ``algorithm="auto"`` uses for n samples of the given dimensions."""
     if device != "cpu":
         return "torch"
+    if _effective_metric(metric, dim_x, dim_y) == "euclidean":
+        return "brute"
     if dim_x + dim_y <= _TREE_ONLY_MAX_JOINT_DIM:
         return "tree"
     return "brute" if n <= _brute_max_n(dim_x, dim_y) else "tree"
@@ -227,25 +247,37 @@ def ksg_counts(
     algorithm: str = "auto",
     workers: int | None = None,
     device: str = "cpu",
+    metric: str = "chebyshev",
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """The marginal counts n_x, n_y of every sample, and the algorithm that computed them."""
+    """The marginal counts n_x, n_y of every sample, and the algorithm that computed them.
+
+    ``metric`` is "chebyshev" or "euclidean" (the norm within X and within Y; see the module
+    docstring); "tree" serves the Euclidean metric only where both margins are one-dimensional.
+    """
     from mibench.estimators._ksg_kernels import brute_counts, resolve_workers
 
     check_choice(algorithm, "algorithm", ALGORITHMS)
+    check_choice(metric, "metric", METRICS)
     check_device(device)
     workers = resolve_workers(workers)
+    metric = _effective_metric(metric, x.shape[1], y.shape[1])
     if algorithm == "auto":
-        algorithm = choose_algorithm(x.shape[0], x.shape[1], y.shape[1], device)
+        algorithm = choose_algorithm(x.shape[0], x.shape[1], y.shape[1], device, metric)
     if device != "cpu" and algorithm != "torch":
         raise InputError(f"device={device!r} needs algorithm 'torch' or 'auto', got {algorithm!r}")
+    if algorithm == "tree" and metric != "chebyshev":
+        raise InputError(
+            "algorithm='tree' needs metric='chebyshev' (or one-dimensional X and Y); use "
+            "'brute' or 'auto' for the Euclidean metric"
+        )
     if algorithm == "tree":
         counts_x, counts_y = _tree_counts(x, y, k, variant, workers)
     elif algorithm == "brute":
-        counts_x, counts_y = brute_counts(x, y, k, variant, workers)
+        counts_x, counts_y = brute_counts(x, y, k, variant, workers, metric=metric)
     else:
         from mibench.estimators._ksg_torch import torch_counts
 
-        counts_x, counts_y = torch_counts(x, y, k, variant, device)
+        counts_x, counts_y = torch_counts(x, y, k, variant, device, metric=metric)
     return counts_x, counts_y, algorithm
 
 
@@ -265,6 +297,7 @@ def ksg_mutual_information(
     algorithm: str = "auto",
     workers: int | None = None,
     device: str = "cpu",
+    metric: str = "chebyshev",
 ) -> float:
     """KSG estimate in nats from float64 arrays of shape (n, d_x), (n, d_y), used as given.
 
@@ -274,13 +307,13 @@ def ksg_mutual_information(
     queries and the compiled kernels; the torch path uses torch's own threads on the CPU, or
     ``device``.
     """
-    counts_x, counts_y, _ = ksg_counts(x, y, k, variant, algorithm, workers, device)
+    counts_x, counts_y, _ = ksg_counts(x, y, k, variant, algorithm, workers, device, metric)
     return _ksg_from_counts(counts_x, counts_y, x.shape[0], k, variant)
 
 
 @register("ksg")
 class KSG(Estimator):
-    """Kraskov-Stoegbauer-Grassberger k-nearest-neighbour MI estimator (max-norm).
+    """Kraskov-Stoegbauer-Grassberger k-nearest-neighbour MI estimator.
 
     Assumes continuous X and Y with a joint density. Its resolution parameter is ``k``: small k
     gives low bias and high variance. It is biased downward when the MI is large (it cannot
@@ -293,6 +326,15 @@ class KSG(Estimator):
         Number of nearest neighbours in the joint space; needs at least k + 1 samples.
     variant : {1, 2}, default 1
         KSG estimator 1 (rectangles of equal side) or 2 (rectangles fitted per margin).
+    metric : {"chebyshev", "euclidean"}, default "chebyshev"
+        The norm within X and within Y: the max-norm of the KSG paper, or the Euclidean norm,
+        the default of bmi (Czyz et al., "Beyond normal", 2023); the joint distance is the
+        larger of the two either way. ``metric="euclidean", noise=0`` with ``k=10`` or ``k=5``
+        are bmi's settings for its published "KSG-10" and "KSG-5"
+        (``KSGEnsembleFirstEstimator(neighborhoods=(k,))``: variant 1 on standardized data);
+        bmi also reports a negative estimate as 0, which this estimator does not. With the
+        Euclidean metric and a margin of two or more dimensions the trees are not available:
+        "auto" takes the brute force.
     standardize : bool, default True
         Scale each column to unit standard deviation first; the max-norm mixes coordinates,
         so without it the estimate depends on the units of X and Y.
@@ -320,6 +362,7 @@ class KSG(Estimator):
         *,
         k: int = 3,
         variant: int = 1,
+        metric: str = "chebyshev",
         standardize: bool = True,
         noise: float = 1e-10,
         seed: int = 0,
@@ -329,6 +372,7 @@ class KSG(Estimator):
     ):
         self.k = check_integer(k, "k", minimum=1)
         self.variant = check_choice(variant, "variant", (1, 2))
+        self.metric = check_choice(metric, "metric", METRICS)
         self.standardize = check_choice(standardize, "standardize", (True, False))
         self.noise = check_positive(noise, "noise", allow_zero=True)
         self.seed = check_integer(seed, "seed", minimum=0)
@@ -356,7 +400,7 @@ class KSG(Estimator):
         x = standardize_and_jitter(x, self.noise, rng, self.standardize)
         y = standardize_and_jitter(y, self.noise, rng, self.standardize)
         counts_x, counts_y, algorithm = ksg_counts(
-            x, y, self.k, self.variant, self.algorithm, self.workers, self.device
+            x, y, self.k, self.variant, self.algorithm, self.workers, self.device, self.metric
         )
         value = _ksg_from_counts(counts_x, counts_y, x.shape[0], self.k, self.variant)
         return Estimate(value, {"algorithm": algorithm})
