@@ -184,6 +184,7 @@ def bootstrap_scores(
     results = []
     weights_of: dict[tuple, np.ndarray] = {}
     seeds_of: dict[tuple, list[int]] = {}
+    cells_of: dict[tuple, list] = {}
     for score in score_suites(records):
         if score.scoring != "solved" or not score.datasets:
             continue
@@ -197,14 +198,15 @@ def bootstrap_scores(
                 np.ones(len(seeds)),
                 rng.multinomial(len(seeds), np.full(len(seeds), 1 / len(seeds)), size=resamples),
             ])
+            cells_of[configuration] = [
+                (cell, _scored_under(cell, selected)) for cell in aggregate(
+                    r for key, group in by_cell.items()
+                    if (key[0], key[1], key[3]) == configuration for r in group
+                )
+                if cell.scorable
+            ]
         seeds, weights = seeds_of[configuration], weights_of[configuration]
-        cells = [
-            cell for cell in aggregate(
-                r for key, group in by_cell.items()
-                if (key[0], key[1], key[3]) == configuration for r in group
-            )
-            if cell.scorable and score.suite in _scored_under(cell, selected)
-        ]
+        cells = [cell for cell, suites in cells_of[configuration] if score.suite in suites]
         solved = np.zeros(weights.shape[0], dtype=int)
         errors = np.full((weights.shape[0], len(cells)), np.nan)
         for column, cell in enumerate(cells):
