@@ -600,6 +600,11 @@ def write_task_spreads(records: Iterable[Record], path: str | Path) -> Path:
     return path
 
 
+def _short(label: str, width: int = 48) -> str:
+    """A label cut to ``width`` characters for a figure's axis (the markdown has them whole)."""
+    return label if len(label) <= width else label[: width - 3] + "..."
+
+
 def plot_intervals(intervals: Sequence[ScoreInterval], path: str | Path) -> Path:
     """Solved count and median error per configuration with their bootstrap intervals (error
     bars), one row of panels per suite; written as PNG."""
@@ -612,12 +617,13 @@ def plot_intervals(intervals: Sequence[ScoreInterval], path: str | Path) -> Path
         by_suite.setdefault(interval.suite, []).append(interval)
     rows = max(1, len(by_suite))
     height = max(2.5, sum(0.3 * len(g) + 1.2 for g in by_suite.values()))
-    figure = Figure(figsize=(10, height), layout="constrained")
+    figure = Figure(figsize=(12, height), layout="constrained")
     axes = figure.subplots(rows, 2, squeeze=False)
     varying = _varying(intervals)
     for row, (suite, group) in enumerate(by_suite.items()):
         group = sorted(group, key=lambda i: i.solved)
-        labels = [_label(i.estimator, i.params, varying.get(i.estimator, {})) for i in group]
+        labels = [_short(_label(i.estimator, i.params, varying.get(i.estimator, {})))
+                  for i in group]
         positions = np.arange(len(group))
         for column, (point, low, high, title) in enumerate((
             ([i.solved for i in group], [i.solved_low for i in group],
