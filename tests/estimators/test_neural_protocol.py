@@ -145,3 +145,27 @@ def test_concat_scores_equal_the_network_on_concatenated_pairs():
 def test_bad_selection_is_named(bad):
     with pytest.raises(ValueError, match="selection must be one of 'validation', 'test'"):
         mibench.get_estimator("dv", selection=bad)
+
+
+def test_the_bmi_protocol_grid_sets_bmis_training(dependent):
+    # The settings of grids/bmi-protocol.toml, cut to a few steps: half held out, the whole
+    # test half scored as one batch (InfoNCE's ceiling log 300), no validation part, the best
+    # test bound kept.
+    from pathlib import Path
+
+    from mibench.grid.files import load_grid
+
+    grid = load_grid(Path(__file__).resolve().parents[2] / "grids" / "bmi-protocol.toml")
+    infonce = next(e for e in grid.estimators if e.name == "infonce").build()
+    params = infonce.get_params()
+    assert (params["critic"], params["hidden"], params["learning_rate"], params["steps"]) == (
+        "concat", (16, 8), 0.1, 10000)
+    short = infonce.with_params(steps=20, eval_every=10, batch_size=64)
+    result = short.estimate_with_extras(*dependent)
+    extras = result.extras
+    assert (extras["n_train"], extras["n_validation"], extras["n_test"]) == (300, 0, 300)
+    assert extras["eval_batches"] == 1 and extras["eval_batch_size"] == 300
+    assert extras["infonce_ceiling"] == pytest.approx(math.log(300))
+    assert result.value == max(extras["curve"]["test"])
+    mine = next(e for e in grid.estimators if e.name == "mine").build()
+    assert mine.get_params()["ema_rate"] == 0.1  # bmi's smoothing_alpha = 0.9 keeps 0.9 of the old
