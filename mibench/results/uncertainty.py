@@ -59,6 +59,7 @@ __all__ = [
     "bootstrap_scores",
     "converged_only",
     "convergence",
+    "interval_suffixes",
     "stderr_coverage",
     "task_spreads",
     "uncertainty_markdown",
@@ -255,6 +256,23 @@ def _nanmedian_rows(values: np.ndarray) -> np.ndarray:
 def _quantile(values: np.ndarray, q: float, method: str) -> float:
     kept = values[~np.isnan(values)]
     return float(np.quantile(kept, q, method=method)) if kept.size else math.nan
+
+
+def interval_suffixes(records: Iterable[Record], *, level: float = LEVEL,
+                      resamples: int = RESAMPLES, seed: int = 0) -> dict[tuple, str]:
+    """For the CLI summary: per (estimator, params key, suite, n) scored on at least two seeds,
+    the text " (95 % interval over seeds: solved a-b, median |log ratio| c-d)"."""
+    texts = {}
+    for i in bootstrap_scores(records, level=level, resamples=resamples, seed=seed):
+        if i.seeds < 2:
+            continue
+        median = (f", median |log ratio| {_fmt(i.median_low)}-{_fmt(i.median_high)}"
+                  if not math.isnan(i.median_abs_log_ratio) else "")
+        texts[(i.estimator, params_key(i.params), i.suite, i.n)] = (
+            f" ({100 * i.level:g} % interval over seeds: solved {i.solved_low}-{i.solved_high}"
+            f"{median})"
+        )
+    return texts
 
 
 # --- the spread of each task over seeds ----------------------------------------------------

@@ -155,3 +155,12 @@ def test_report_carries_intervals_spreads_and_a_figure(tmp_path):
     assert written["intervals"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = written["task_spread"].read_text().splitlines()
     assert rows[0].startswith("estimator,params,dataset,n,suite,truth,runs") and len(rows) == 4
+
+
+def test_the_cli_summary_gives_the_interval_when_there_are_seeds_to_resample():
+    from mibench.results.tables import records_summary
+
+    several = records_summary(noisy_records("a", 1.5, 0.3, tasks=5, seeds=6))
+    assert "(95 % interval over seeds: solved " in several
+    one = records_summary(noisy_records("a", 1.5, 0.3, tasks=5, seeds=1))
+    assert "interval over seeds" not in one  # one seed: nothing to resample
