@@ -14,6 +14,7 @@ from mibench.estimators.registry import (
 # Importing the family modules registers their estimators.
 from mibench.estimators import (  # noqa: E402, F401  isort: skip
     binning,
+    command,
     discrete,
     gaussian,
     kde,

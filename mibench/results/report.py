@@ -460,7 +460,8 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
 
 
 def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str, Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html`` and ``heatmap.png`` into ``output_dir``.
+    """Write ``leaderboard.md``, ``leaderboard.html`` and ``heatmap.png`` into ``output_dir``,
+    and the uncertainty of the scores (:func:`mibench.results.uncertainty.write_uncertainty`).
 
     Parameters
     ----------
@@ -472,7 +473,8 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
     Returns
     -------
     dict of str to Path
-        ``{"leaderboard": ..., "html": ..., "heatmap": ...}``.
+        ``{"leaderboard": ..., "html": ..., "heatmap": ..., "task_spread": ...,
+        "intervals": ...}``.
     """
     records = list(records)
     if not records:
@@ -487,4 +489,9 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
     markdown.write_text(leaderboard_markdown(rows, header, others), encoding="utf-8")
     page = output_dir / "leaderboard.html"
     page.write_text(leaderboard_html(rows, heatmap.read_bytes(), header, others), encoding="utf-8")
-    return {"leaderboard": markdown, "html": page, "heatmap": heatmap}
+    # Issue 21: intervals over seeds, convergence and standard-error coverage, appended to
+    # leaderboard.md, with task_spread.csv and intervals.png (mibench.results.uncertainty).
+    from mibench.results.uncertainty import write_uncertainty
+
+    extra = write_uncertainty(records, output_dir, leaderboard=markdown)
+    return {"leaderboard": markdown, "html": page, "heatmap": heatmap, **extra}

@@ -243,6 +243,10 @@ def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
     """Per estimator configuration, one line per suite and n with that suite's own score and
     denominator (:func:`mibench.results.scoring.score_suites`), then runs, failures, skips and time."""
     scores = score_suites(records)
+    # Issue 21: each solved count with its bootstrap interval over seeds (results.uncertainty).
+    from mibench.results.uncertainty import interval_suffixes
+
+    intervals = interval_suffixes(records)
     paragraphs = []
     configurations = list(dict.fromkeys((s.estimator, params_key(s.params)) for s in scores))
     any_layers = any(s.scoring == "layers" and s.infinite_truth for s in scores)
@@ -253,6 +257,7 @@ def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
         width = max((len(s.suite or "no suite") for s in own), default=0)
         lines = [f"{estimator}:"]
         lines += [f"  {(s.suite or 'no suite').ljust(width)}  {seeds_text(s)}: {score_line(s, unit)}"
+                  + intervals.get((s.estimator, key, s.suite, s.n), "")
                   for s in own]
         failed = sum(r.status == "failed" for r in group)
         skipped = sum(r.status == "skipped" for r in group)

@@ -1,10 +1,12 @@
-"""Gaussian KDE plug-in MI: accuracy, an independent scikit-learn reference, bandwidth trend."""
+"""KDE plug-in MI: accuracy, independent scikit-learn references (scipy's and bmi's conventions,
+Gaussian and tophat kernels), bandwidth trend."""
 
 import math
 
 import numpy as np
 import pytest
 from sklearn.neighbors import KernelDensity
+from sklearn.preprocessing import StandardScaler
 
 import mibench
 from mibench.core import pairwise
@@ -93,6 +95,77 @@ def test_units_do_not_matter_when_standardized(normal_pair):
     assert mibench.estimate(x * 1000, y - 7, "kde") == pytest.approx(
         mibench.estimate(x, y, "kde"), abs=1e-9
     )
+
+
+def bmi_kde_mutual_information(x, y, kernel, rule):
+    """bmi's KDE estimator, written from its definition (bmi.estimators._kde): StandardScaler on
+    X and on Y, one scikit-learn KernelDensity per space (X, Y and the concatenated (X, Y)),
+    each with its own "scott"/"silverman" bandwidth, and I = h(X) + h(Y) - h(X, Y) with every
+    entropy the negative mean log density at the samples themselves."""
+    x = StandardScaler().fit_transform(x)
+    y = StandardScaler().fit_transform(y)
+
+    def entropy(values):
+        fitted = KernelDensity(kernel=kernel, bandwidth=rule).fit(values)
+        return -np.mean(fitted.score_samples(values))
+
+    return float(entropy(x) + entropy(y) - entropy(np.hstack([x, y])))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "kernel", "rule"),
+    [
+        ("1v1-normal-0.75", "tophat", "scott"),
+        ("multinormal-sparse-3-3-2-2.0", "tophat", "scott"),
+        ("student-identity-2-2-1", "tophat", "silverman"),
+        ("half_cube-multinormal-sparse-3-3-2-2.0", "gaussian", "scott"),
+        ("1v1-AI", "gaussian", "silverman"),
+    ],
+)
+def test_reproduces_bmi_kde_on_beyond_normal_samples(dataset, kernel, rule, monkeypatch):
+    x, y = mibench.get_dataset(dataset).sample(1500, seed=4)
+    monkeypatch.setattr(pairwise, "BLOCK_BYTES", 4 * 8 * 1500 * 200)  # several blocks
+    ours = mibench.estimate(x, y, "kde", kernel=kernel, bandwidth=f"sklearn-{rule}")
+    assert ours == pytest.approx(bmi_kde_mutual_information(x, y, kernel, rule), abs=1e-6)
+
+
+def test_bmi_convention_is_not_scipys():
+    # Negative control for the reproduction above: the scipy convention (one bandwidth from
+    # the joint dimension, ddof-1 columns) with the same tophat kernel is another estimator.
+    x, y = mibench.get_dataset("multinormal-sparse-3-3-2-2.0").sample(1500, seed=4)
+    reference = bmi_kde_mutual_information(x, y, "tophat", "scott")
+    scipy_rule = mibench.estimate(x, y, "kde", kernel="tophat", bandwidth="scott")
+    assert abs(scipy_rule - reference) > 0.05
+
+
+def test_tophat_resubstitution_equals_direct_counts():
+    # The tophat density at a sample is (samples strictly within h) / (n V_d h^d).
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(80, 2))
+    y = x[:, :1] + rng.normal(size=(80, 1))
+    h = 0.7
+
+    def log_density(values):
+        d = values.shape[1]
+        distances = np.sqrt(((values[:, None, :] - values[None, :, :]) ** 2).sum(-1))
+        volume = math.pi ** (d / 2) / math.gamma(d / 2 + 1) * h**d
+        return np.log((distances < h).sum(axis=1) / (80 * volume))
+
+    direct = np.mean(log_density(np.hstack([x, y])) - log_density(x) - log_density(y))
+    estimate = mibench.estimate(x, y, "kde", kernel="tophat", bandwidth=h, standardize=False)
+    assert estimate == pytest.approx(direct, abs=1e-12)
+
+
+def test_tophat_leave_one_out_with_an_isolated_sample_is_named():
+    x = np.array([[0.0], [0.1], [0.2], [9.0]])
+    with pytest.raises(ValueError, match="tophat KDE is 0 at 1 of 4 samples"):
+        mibench.estimate(x, x, "kde", kernel="tophat", bandwidth=0.5, leave_one_out=True,
+                         standardize=False)
+
+
+def test_bad_kernel_is_named():
+    with pytest.raises(ValueError, match="kernel must be one of 'gaussian', 'tophat'"):
+        mibench.get_estimator("kde", kernel="epanechnikov")
 
 
 @pytest.mark.parametrize("bandwidth", [-1.0, 0, "wide", None, True, np.nan])

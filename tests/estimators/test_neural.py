@@ -123,7 +123,7 @@ NON_DEFAULT = dict(
     learning_rate=0.5, weight_decay=0.25, weight_averaging=0.5, test_fraction=0.3,
     eval_batch_size=17, eval_every=3, early_stopping=False, patience=9,
     validation_fraction=0.2, max_restarts=0, squash=False, standardize=False, seed=12, device="cpu",
-    num_threads=None, ema_rate=0.5, tau=2.5,
+    num_threads=None, ema_rate=0.5, tau=2.5, selection="test",
 )  # fmt: skip
 
 

@@ -109,7 +109,7 @@ def test_write_report_files_and_contents(tmp_path):
     records = exact_and_doubled() + [record("double", "task-a", None, seed=1, status="failed")]
     save_records(records, tmp_path / "records.jsonl")
     written = write_report(load_records(tmp_path), tmp_path)
-    assert set(written) == {"leaderboard", "html", "heatmap"}
+    assert set(written) == {"leaderboard", "html", "heatmap", "task_spread", "intervals"}
     for path in written.values():
         assert path.exists() and path.parent == tmp_path
 

@@ -24,6 +24,8 @@ from mibench.estimators.registry import register
 __all__ = ["DV", "MINE", "NWJ", "InfoNCE", "NeuralEstimator", "SMILE"]
 
 _CRITICS = ("separable", "concat")
+#: Which held-out part chooses the weights (see ``selection`` in the Parameters).
+_SELECTIONS = ("validation", "test")
 
 _PARAMETERS_DOC = """
     Parameters
@@ -91,6 +93,13 @@ _PARAMETERS_DOC = """
         workers set it to 1), otherwise torch's own setting. The critics are small: one
         thread is as fast on an idle machine and several times faster when other processes
         compete for the cores, where torch's extra threads spin-wait.
+    selection : {"validation", "test"}, default "validation"
+        Which held-out part chooses the weights. ``"validation"``: a separate validation part
+        decides early stopping and the weights kept, and the estimate is read off the test
+        part, which plays no role in training (an honest held-out number). ``"test"``: the
+        Beyond-Normal reference's protocol (bmi): no validation part; the test part decides
+        early stopping and the estimate is the highest test bound seen at any check, a
+        maximum over noisy values and so biased upward (``validation_fraction`` is unused).
 """.replace("THREADS_VARIABLE", THREADS_VARIABLE)
 
 
@@ -156,6 +165,7 @@ class NeuralEstimator(Estimator):
         seed: int = 0,
         device: str = "cpu",
         num_threads: int | None = 1,
+        selection: str = "validation",
     ):
         self.critic = check_choice(critic, "critic", _CRITICS)
         self.hidden = _check_hidden(hidden)
@@ -174,7 +184,8 @@ class NeuralEstimator(Estimator):
         self.early_stopping = check_choice(early_stopping, "early_stopping", (True, False))
         self.patience = check_integer(patience, "patience", minimum=1)
         self.validation_fraction = _check_fraction(validation_fraction, "validation_fraction")
-        if self.early_stopping and self.test_fraction + self.validation_fraction >= 1:
+        if (self.early_stopping and selection == "validation"
+                and self.test_fraction + self.validation_fraction >= 1):
             raise InputError(
                 f"test_fraction + validation_fraction must leave samples to train on, got "
                 f"{self.test_fraction} + {self.validation_fraction}"
@@ -185,9 +196,11 @@ class NeuralEstimator(Estimator):
         self.seed = check_integer(seed, "seed", minimum=0)
         self.device = check_device(device)
         self.num_threads = _check_optional_integer(num_threads, "num_threads", 1)
+        self.selection = check_choice(selection, "selection", _SELECTIONS)
 
     def _held_out_fractions(self) -> tuple[float, float]:
-        return self.test_fraction, self.validation_fraction if self.early_stopping else 0.0
+        validation = self.early_stopping and self.selection == "validation"
+        return self.test_fraction, self.validation_fraction if validation else 0.0
 
     def min_samples(self) -> int:
         test, validation = self._held_out_fractions()
@@ -200,7 +213,7 @@ class NeuralEstimator(Estimator):
 
     def min_samples_reason(self) -> str:
         held_out = f"test_fraction={self.test_fraction}"
-        if self.early_stopping:
+        if self._held_out_fractions()[1]:
             held_out += f" and validation_fraction={self.validation_fraction}"
         return f"batch_size={self.batch_size} training samples after holding out {held_out}"
 

@@ -16,7 +16,11 @@
    held-out test part: the training curve. With early stopping it also records the averaged
    critic's bound on the validation part, which alone decides when to stop and which weights
    to keep; the test part never influences training or the choice of weights;
-5. return the test-part bound of the final (or best-on-validation) averaged critic.
+5. return the test-part bound of the final (or best-on-validation) averaged critic; with
+   ``selection="test"`` (the Beyond-Normal reference's protocol) there is no validation part
+   and the best test-part bound is returned, as bmi does;
+6. report the convergence checks of bmi (:func:`convergence_diagnostics`) and the standard
+   error of the held-out average given the critic (``stderr``, where it can be measured).
 
 The held-out bound is the mean over batches of ``eval_batch_size`` test samples, each scored
 like a training batch (its diagonal against its off-diagonal), pooled over a few random
@@ -51,6 +55,7 @@ __all__ = [
     "TrainingDivergedError",
     "average_weights",
     "build_model",
+    "convergence_diagnostics",
     "log_likelihood",
     "prepare_inputs",
     "read_out",
@@ -124,6 +129,7 @@ class TrainingConfig:
     max_restarts: int = 2
     tau: float = math.inf
     ema_rate: float = 0.01
+    selection: str = "validation"
 
 
 @dataclass
@@ -245,21 +251,123 @@ class _HeldOut:
         self.x, self.y = x, y
         self.batch_size = min(batch_size, n)
         self.batches = []
-        for _ in range(min(_EVAL_PARTITIONS, math.ceil(_EVAL_SAMPLES / n))):
+        partitions = min(_EVAL_PARTITIONS, math.ceil(_EVAL_SAMPLES / n))
+        if self.batch_size == n:
+            # One batch holds the whole part, and the bounds are invariant under permuting
+            # its pairs: further partitions would score the same matrix again.
+            partitions = 1
+        for _ in range(partitions):
             order = torch.as_tensor(rng.permutation(n), device=x.device)
             for start in range(0, n - self.batch_size + 1, self.batch_size):
                 self.batches.append(order[start : start + self.batch_size])
+        self.partitions = partitions
+        self.last_stderr: float | None = None
 
     @torch.no_grad()
     def bound(self, critic, bound: str, tau: float) -> float:
-        values = [read_out(bound, critic(self.x[i], self.y[i]), tau) for i in self.batches]
-        return float(torch.stack(values).mean())
+        """The mean bound over the evaluation batches; sets :attr:`last_stderr`."""
+        values = torch.stack(
+            [read_out(bound, critic(self.x[i], self.y[i]), tau) for i in self.batches]
+        )
+        self.last_stderr = _batch_mean_stderr(values.double().cpu().numpy(), self.partitions)
+        return float(values.mean())
 
     @torch.no_grad()
     def criterion(self, critic, bound: str, tau: float) -> float:
         """The mean of :func:`selection_value` over the batches (early stopping's number)."""
         values = [selection_value(bound, critic(self.x[i], self.y[i]), tau) for i in self.batches]
         return float(torch.stack(values).mean())
+
+
+def _batch_mean_stderr(values: np.ndarray, partitions: int) -> float | None:
+    """Standard error (nats) of the mean of held-out batch bounds, given the critic.
+
+    The batches of one partition are disjoint, so given the trained critic their bounds are
+    independent draws; the standard error of one partition's mean is sd / sqrt(batches per
+    partition), with sd pooled within partitions. The estimate averages ``partitions``
+    partitions of the same samples, whose means are correlated, so that standard error is an
+    upper bound on the estimate's. It covers the evaluation noise of the held-out sample
+    only, not the randomness of training or the bias of the bound. None when a partition
+    holds a single batch (no spread to measure).
+    """
+    per_partition = values.size // partitions
+    if per_partition < 2:
+        return None
+    groups = values[: per_partition * partitions].reshape(partitions, per_partition)
+    pooled_variance = float(np.mean(groups.var(axis=1, ddof=1)))
+    return math.sqrt(pooled_variance / per_partition)
+
+
+def convergence_diagnostics(
+    train_values,
+    *,
+    max_steps: int,
+    early_stopping: bool,
+    stopped_early: bool,
+    held_out: list[float],
+    smoothing: float = 0.1,
+    tolerance: float = 1.05,
+) -> dict[str, Any]:
+    """Whether a training run converged, by the checks of the Beyond-Normal reference (bmi).
+
+    Parameters
+    ----------
+    train_values : sequence of float
+        The training bound (nats) at every step, in order.
+    max_steps : int
+        The most steps training was allowed.
+    early_stopping, stopped_early : bool
+        Whether early stopping was enabled, and whether it ended training.
+    held_out : list of float
+        The held-out bound (nats) at every check that chooses the weights (validation, or test
+        with ``selection="test"``), in order.
+    smoothing : float
+        The training bound is smoothed by a moving mean over w = int(smoothing * steps run)
+        steps, as bmi's ``train_smooth_factor``.
+    tolerance : float
+        bmi's factor 1.05 in the two comparisons below.
+
+    Returns
+    -------
+    dict
+        ``steps_run``, ``max_steps``, ``early_stopping``, ``stopped_early``;
+        ``too_short`` (w < 1: no smoothed checks possible); ``training_still_rising`` (the
+        smoothed training bound at the end exceeds ``tolerance`` times its value w steps
+        earlier; None when too short); ``training_dropped`` (the peak of the smoothed
+        training bound exceeds ``tolerance`` times its final value; None when too short);
+        ``held_out_dropped`` (the last held-out bound is below the best one by more than
+        ``tolerance - 1`` of its size: the weights kept are not the last ones); and
+        ``converged``: early stopping triggered where enabled, and neither smoothed check
+        failed. The comparisons are bmi's, multiplicative, so they read oddly for bounds
+        near 0 or negative; they are kept as they are to count convergence as bmi does.
+    """
+    values = np.asarray(train_values, dtype=np.float64)
+    window = int(smoothing * values.size)
+    diagnostics: dict[str, Any] = {
+        "steps_run": int(values.size),
+        "max_steps": int(max_steps),
+        "early_stopping": bool(early_stopping),
+        "stopped_early": bool(stopped_early),
+        "too_short": window < 1,
+        "training_still_rising": None,
+        "training_dropped": None,
+    }
+    if window >= 1:
+        sums = np.concatenate([[0.0], np.cumsum(values)])
+        smooth = (sums[window:] - sums[:-window]) / window
+        diagnostics["training_dropped"] = bool(smooth.max() > tolerance * smooth[-1])
+        diagnostics["training_still_rising"] = bool(smooth[-1] > tolerance * smooth[-window])
+    best = max(held_out) if held_out else math.nan
+    diagnostics["held_out_dropped"] = bool(
+        held_out and held_out[-1] < best - (tolerance - 1) * abs(best)
+    )
+    diagnostics["converged"] = bool(
+        (stopped_early or not early_stopping)
+        and window >= 1
+        and not diagnostics["training_still_rising"]
+        and not diagnostics["training_dropped"]
+    )
+    return diagnostics
 
 
 def training_step(critic, optimizer, objective, x: torch.Tensor, y: torch.Tensor):
@@ -360,7 +468,10 @@ def train_and_estimate(
         curve (``curve``: lists ``step``, ``train``, ``test`` and with early stopping
         ``validation``, bounds in nats), the restarts after a divergence and the learning
         rate of the run that gave the estimate, and for InfoNCE its ceiling
-        log(eval batch size).
+        log(eval batch size); ``diagnostics`` (:func:`convergence_diagnostics`, with
+        ``restarts``) and, where a partition of the test part holds two or more evaluation
+        batches, ``stderr``: the standard error in nats of the held-out average at the chosen
+        check, given the trained critic (:func:`_batch_mean_stderr`).
 
     Raises
     ------
@@ -388,14 +499,17 @@ def train_and_estimate(
                 config = dataclasses.replace(config, learning_rate=config.learning_rate / 10)
                 continue
             extras.update(restarts=restart, learning_rate=config.learning_rate)
+            extras["diagnostics"]["restarts"] = restart
             return estimate, extras
 
 
 def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
     n = x.shape[0]
-    validation_fraction = config.validation_fraction if config.early_stopping else 0.0
+    # With selection="test" (bmi's protocol) the test part chooses the weights itself.
+    uses_validation = config.early_stopping and config.selection == "validation"
+    validation_fraction = config.validation_fraction if uses_validation else 0.0
     n_train, n_validation, n_test = split_sizes(n, config.test_fraction, validation_fraction)
-    if n_train < config.batch_size or n_test < 2 or (config.early_stopping and n_validation < 2):
+    if n_train < config.batch_size or n_test < 2 or (uses_validation and n_validation < 2):
         raise ValueError(
             f"too few samples: {n} leave {n_train} for training, {n_validation} for validation "
             f"and {n_test} for the read-out; training needs batch_size={config.batch_size}"
@@ -418,7 +532,7 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
     eval_rng = np.random.default_rng(eval_seed)
     test = _HeldOut(tensor(x[test_idx]), tensor(y[test_idx]), eval_batch_size, eval_rng)
     validation = None
-    if config.early_stopping:
+    if uses_validation:
         validation = _HeldOut(
             tensor(x[validation_idx]), tensor(y[validation_idx]), eval_batch_size, eval_rng
         )
@@ -446,6 +560,9 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
     position = 0
     train_sum = torch.zeros((), device=device)
     train_count = 0
+    # Every step's training bound, for the convergence checks (kept on the device; no sync).
+    train_values: list[torch.Tensor] = []
+    test_stderr: list[float | None] = []
     step = 0
     while step < config.steps:
         if position + config.batch_size > n_train:
@@ -464,6 +581,7 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         average_weights(pairs, config.weight_averaging, step)
         train_sum += value
         train_count += 1
+        train_values.append(value)
         if step % config.eval_every and step != config.steps:
             continue
 
@@ -471,6 +589,7 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         train_sum.zero_()
         train_count = 0
         test_value = test.bound(averaged, config.bound, config.tau)
+        test_stderr.append(test.last_stderr)
         curve.step.append(step)
         curve.train.append(train_mean)
         curve.test.append(test_value)
@@ -491,20 +610,25 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
                 config,
             )
         if validation is None:
-            continue
-        validation_value = validation.criterion(averaged, config.bound, config.tau)
-        curve.validation.append(validation_value)
-        if not math.isfinite(validation_value):
-            raise _diverged(
-                f"training diverged by step {step}: the validation bound is {validation_value}",
-                config,
-            )
+            if config.selection != "test":
+                continue
+            # bmi's protocol: the test bound itself chooses the weights and stops training.
+            validation_value = test_value
+        else:
+            validation_value = validation.criterion(averaged, config.bound, config.tau)
+            curve.validation.append(validation_value)
+            if not math.isfinite(validation_value):
+                raise _diverged(
+                    f"training diverged by step {step}: the validation bound is "
+                    f"{validation_value}",
+                    config,
+                )
         if validation_value > best_value:
             best_value, best_index = validation_value, len(curve.step) - 1
             checks_since_best = 0
         else:
             checks_since_best += 1
-            if checks_since_best >= config.patience:
+            if config.early_stopping and checks_since_best >= config.patience:
                 break
 
     extras: dict[str, Any] = {
@@ -516,13 +640,27 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         "eval_batches": len(test.batches),
         "steps_run": step,
     }
-    if validation is not None:
-        # The weights kept are those of the best validation check; their test bound was
-        # recorded at that check, so the estimate is read off the curve.
+    chooses = validation is not None or config.selection == "test"
+    if chooses:
+        # The weights kept are those of the best validation check (or, with
+        # selection="test", the best test check); their test bound was recorded at that
+        # check, so the estimate is read off the curve.
         estimate = curve.test[best_index]
         extras.update(best_step=curve.step[best_index], stopped_early=step < config.steps)
     else:
+        best_index = len(curve.test) - 1
         estimate = curve.test[-1]
+    stderr = test_stderr[best_index]
+    if stderr is not None:
+        extras["stderr"] = stderr
+    held_out = curve.validation if validation is not None else curve.test
+    extras["diagnostics"] = convergence_diagnostics(
+        torch.stack(train_values).double().cpu().numpy(),
+        max_steps=config.steps,
+        early_stopping=config.early_stopping,
+        stopped_early=step < config.steps,
+        held_out=held_out,
+    )
     if config.bound == "infonce":
         extras["infonce_ceiling"] = math.log(test.batch_size)
     if config.bound in LIKELIHOOD_BOUNDS:
