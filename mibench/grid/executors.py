@@ -24,6 +24,8 @@ estimator.
 from __future__ import annotations
 
 import abc
+import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -478,6 +480,9 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
+    #: Seconds to wait for the scheduler at ``address`` before giving up with an InputError.
+    connect_timeout: float = 10.0
+
     def __init__(self, address: str | None = None, jobs: int = 2, timeout: float | None = None):
         _require_distributed()
         if not isinstance(jobs, int) or jobs < 1:
@@ -487,6 +492,7 @@ class DaskExecutor(Executor):
         self.timeout = _check_timeout(timeout)
         self._client = None
         self._cluster = None
+        self._interrupted = False
 
     def client(self):
         """The Dask client, connecting (or starting the local cluster) on first use."""
@@ -496,14 +502,21 @@ class DaskExecutor(Executor):
 
             if self.address is None:
                 # Workers must not be daemons: each one starts the isolated process of its runs.
-                with dask.config.set({"distributed.worker.daemon": False}):
+                # They start with Ctrl-C ignored (a process started with SIGINT ignored keeps
+                # it so): Ctrl-C is this process's to handle, which stops the cluster itself,
+                # instead of every worker printing its own KeyboardInterrupt traceback.
+                with dask.config.set({"distributed.worker.daemon": False}), _sigint_ignored():
                     self._cluster = LocalCluster(
                         n_workers=self.jobs, threads_per_worker=1, processes=True,
                         dashboard_address=None,
                     )
                 self._client = Client(self._cluster)
             else:
-                self._client = Client(self.address)
+                try:
+                    self._client = Client(self.address, timeout=self.connect_timeout)
+                except (ValueError, OSError, TimeoutError) as error:
+                    raise InputError(f"cannot use the Dask scheduler at {self.address!r}: "
+                                     f"{_first_line(error)}") from None
         return self._client
 
     def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
@@ -532,10 +545,18 @@ class DaskExecutor(Executor):
                 remaining[task.sample] -= 1
                 if remaining[task.sample] == 0:
                     del samples[task.sample]  # releases the sample on the cluster
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
         finally:
-            client.cancel(futures + list(samples.values()))
+            with _quiet_dask(self._interrupted):
+                client.cancel(futures + list(samples.values()))
 
     def close(self) -> None:
+        with _quiet_dask(self._interrupted):
+            self._close()
+
+    def _close(self) -> None:
         if self._client is not None:
             if self._cluster is not None:  # our own workers: stop their runs' processes first
                 try:
@@ -547,6 +568,39 @@ class DaskExecutor(Executor):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore Ctrl-C while processes are started here (they inherit it); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _quiet_dask(quiet: bool):
+    """After Ctrl-C, stop the cluster without Dask's log lines about the tasks it drops."""
+    if not quiet:
+        yield
+        return
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # --- choosing one ------------------------------------------------------------------------------
@@ -565,7 +619,9 @@ def make_executor(name: str = "serial", *, jobs: int = 1, timeout: float | None 
                   address: str | None = None) -> Executor:
     """The executor called ``name`` (one of :data:`EXECUTORS`), configured.
 
-    ``serial`` with ``jobs > 1`` becomes ``processes``; ``address`` implies ``dask``.
+    ``serial`` with ``jobs > 1`` becomes ``processes``; ``address`` implies ``dask``. Which
+    executor a grid gets when none is named is the runner's choice
+    (:func:`mibench.grid.runner.default_executor`), not this factory's.
     """
     if address is not None and name not in ("dask", "serial"):
         raise InputError(f"--address is for the dask executor, not {name!r}")
