@@ -417,12 +417,14 @@ class RecordWork:
         return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
 
 
-def check_grid_size(runs: int, allow_large: bool = False, limit: int = MAX_RUNS) -> int:
-    """Refuse a grid of more than ``limit`` runs unless ``allow_large`` (``--yes``).
+def check_grid_size(runs: int, allow_large: bool = False, limit: int | None = None) -> int:
+    """Refuse a grid of more than ``limit`` (default :data:`MAX_RUNS`) runs unless
+    ``allow_large`` (``--yes``).
 
     A typo (``last = 99999999`` in a seed range) must not start a grid that fills the disk
     before it prints anything. Returns ``runs``.
     """
+    limit = MAX_RUNS if limit is None else limit
     if runs > limit and not allow_large:
         raise InputError(
             f"the grid has {runs:,} runs, more than the {limit:,} mibench runs without asking; "
