@@ -269,9 +269,15 @@ class IsolatedWorker:
         process.start()
         child_end.close()
         self._process, self._connection, self._sent = process, parent_end, None
+        if _closing.is_set():
+            # The cluster closed while this process started (Ctrl-C): it would outlive it.
+            self.stop()
+            raise _Lost("the grid was stopped")
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:
+            if _closing.is_set():
+                raise _Lost("the grid was stopped")
             self._start()
         process, connection = self._process, self._connection
         try:
@@ -432,7 +438,12 @@ _thread_workers = threading.local()
 _all_workers: list[IsolatedWorker] = []  # of this process, to stop them when a cluster closes
 
 
+#: Set in a Dask worker process when its cluster closes: no run process may start after it.
+_closing = threading.Event()
+
+
 def _stop_isolated_workers() -> None:
+    _closing.set()
     while _all_workers:
         _all_workers.pop().stop()
 
@@ -493,6 +504,7 @@ class DaskExecutor(Executor):
         self._client = None
         self._cluster = None
         self._interrupted = False
+        self._worker_pids: list[int] = []
 
     def client(self):
         """The Dask client, connecting (or starting the local cluster) on first use."""
@@ -502,14 +514,23 @@ class DaskExecutor(Executor):
 
             if self.address is None:
                 # Workers must not be daemons: each one starts the isolated process of its runs.
-                # They start with Ctrl-C ignored (a process started with SIGINT ignored keeps
-                # it so): Ctrl-C is this process's to handle, which stops the cluster itself,
-                # instead of every worker printing its own KeyboardInterrupt traceback.
-                with dask.config.set({"distributed.worker.daemon": False}), _sigint_ignored():
+                # They start with Ctrl-C blocked (a blocked signal stays blocked in a child):
+                # Ctrl-C is this process's to handle, which stops the cluster itself, instead
+                # of every worker printing its own KeyboardInterrupt traceback.
+                import psutil  # a dependency of distributed
+
+                before = {child.pid for child in psutil.Process().children()}
+                with dask.config.set({"distributed.worker.daemon": False}), _sigint_held():
+                    # Workers log errors only: a run's failure is its record's business, and a
+                    # cancelled task (Ctrl-C) is no news.
                     self._cluster = LocalCluster(
                         n_workers=self.jobs, threads_per_worker=1, processes=True,
-                        dashboard_address=None,
+                        dashboard_address=None, silence_logs=logging.ERROR,
                     )
+                    # Known now, to make sure after Ctrl-C that none outlives the grid.
+                    self._worker_pids = sorted(
+                        child.pid for child in psutil.Process().children()
+                        if child.pid not in before and _is_dask_worker(child))
                 self._client = Client(self._cluster)
             else:
                 try:
@@ -522,19 +543,19 @@ class DaskExecutor(Executor):
     def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
         from distributed import as_completed
 
-        client = self.client()
-        groups = group_by_sample(tasks)
         samples, remaining, task_of = {}, Counter(), {}
         futures = []
-        for key, group in groups:
-            samples[key] = client.submit(_dask_draw, work, key, pure=False)
-            remaining[key] = len(group)
-            for task in group:
-                future = client.submit(_dask_run, work, task, samples[key], self.timeout,
-                                       pure=False)
-                task_of[future.key] = task
-                futures.append(future)
+        client = None
         try:
+            client = self.client()
+            for key, group in group_by_sample(tasks):
+                samples[key] = client.submit(_dask_draw, work, key, pure=False)
+                remaining[key] = len(group)
+                for task in group:
+                    future = client.submit(_dask_run, work, task, samples[key], self.timeout,
+                                           pure=False)
+                    task_of[future.key] = task
+                    futures.append(future)
             for future in as_completed(futures):
                 task = task_of[future.key]
                 try:
@@ -549,16 +570,25 @@ class DaskExecutor(Executor):
             self._interrupted = True
             raise
         finally:
-            with _quiet_dask(self._interrupted):
-                client.cancel(futures + list(samples.values()))
+            if client is not None and futures:
+                with _quiet_dask(self._interrupted):
+                    client.cancel(futures + list(samples.values()))
 
     def close(self) -> None:
-        with _quiet_dask(self._interrupted):
-            self._close()
+        if self._interrupted:
+            # The local workers ignore Ctrl-C (it is this process's to handle): stop them, and
+            # the run processes they started, at once, before the cluster, so that none
+            # outlives the grid or complains that the scheduler went away.
+            with _quiet_dask(True):
+                _kill_children(self._worker_pids)
+                self._close(stop_runs=False)
+        else:
+            self._close(stop_runs=True)
+        self._worker_pids = []
 
-    def _close(self) -> None:
+    def _close(self, stop_runs: bool) -> None:
         if self._client is not None:
-            if self._cluster is not None:  # our own workers: stop their runs' processes first
+            if self._cluster is not None and stop_runs:  # stop our workers' run processes
                 try:
                     self._client.run(_stop_isolated_workers)
                 except Exception:  # a worker already gone has nothing left to stop
@@ -570,22 +600,59 @@ class DaskExecutor(Executor):
             self._cluster = None
 
 
+def _is_dask_worker(process) -> bool:
+    """A worker process of a local cluster (spawned by its nanny), not multiprocessing's
+    resource tracker, which must live on to clean up after the others."""
+    try:
+        return "resource_tracker" not in " ".join(process.cmdline())
+    except Exception:  # gone already, or not ours to read
+        return False
+
+
+def _kill_children(pids: Sequence[int]) -> None:
+    """Kill those of ``pids`` that are still running children of this process, with every
+    process they started (their forkserver and its run processes, which hold this process's
+    standard error open and would outlive it)."""
+    import psutil  # a dependency of distributed, so present wherever the Dask executor runs
+
+    me = psutil.Process()
+    ours = {child.pid: child for child in me.children()}
+    for pid in pids:
+        worker = ours.get(pid)
+        if worker is None:
+            continue  # ended already, or not a child of this process
+        try:
+            family = worker.children(recursive=True) + [worker]
+        except psutil.Error:
+            continue
+        for process in family:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(family, timeout=5)
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """Ignore Ctrl-C while processes are started here (they inherit it); main thread only."""
-    if threading.current_thread() is not threading.main_thread():
+def _sigint_held():
+    """Hold Ctrl-C back while a local cluster starts: SIGINT is blocked in this thread, so the
+    threads and processes started meanwhile (the cluster's loop thread and, through it, the
+    worker processes) never receive it; a Ctrl-C pressed meanwhile stays pending and is
+    delivered here as soon as the cluster is up. Main thread only, where signals exist."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager

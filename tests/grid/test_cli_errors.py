@@ -52,3 +52,47 @@ def test_resuming_a_store_with_a_wrong_typed_record_names_its_line(tmp_path, cap
     path.write_text(json.dumps(record) + "\n")
     err = one_line_error(capsys, RUN + ["--out", str(tmp_path)])
     assert f"{RECORDS_FILENAME}:1" in err and "estimate" in err
+
+
+DRIVER = '''
+import sys
+
+if __name__ == "__main__":
+    from _faulty_estimators import Sleeps
+
+    import mibench.grid.runner as runner
+    from mibench.cli import main
+
+    runner._resolve_estimators = lambda estimators, params: [Sleeps(seconds=60.0)]
+    sys.exit(main(["run", "-e", "ksg", "-d", "1v1-normal-0.75", "--n", "50", "--seed", "0",
+                   "--seed", "1", "--executor", "dask", "--jobs", "2", "--format", "json"]))
+'''
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_dask_is_one_line(tmp_path):
+    """Ctrl-C reaches the whole foreground process group (the Dask workers too): one line."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pytest.importorskip("distributed")
+    root = Path(__file__).resolve().parents[2]
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")])}
+    process = subprocess.Popen([sys.executable, str(driver)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(15)  # the cluster is up and both runs are sleeping
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130
+    assert err.splitlines() == ["mibench: interrupted"]  # the issue counted 129 lines
