@@ -56,13 +56,16 @@ def records_json(records: Sequence[Record], unit: str = "nats") -> str:
 
 
 def records_csv(records: Sequence[Record], unit: str = "nats") -> str:
-    """CSV with a header of :data:`RECORD_KEYS`; params as a JSON object in one cell."""
+    """CSV with a header of :data:`RECORD_KEYS`; params, tags and suites as JSON in one cell."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(RECORD_KEYS), lineterminator="\n")
     writer.writeheader()
     for record in records:
         row = json_safe(_display_record(record, unit))
         row["params"] = json.dumps(row["params"], sort_keys=True)
+        for key in ("tags", "suites"):  # lists as JSON in one cell, like params
+            if row.get(key) is not None:
+                row[key] = json.dumps(row[key])
         writer.writerow(row)
     return buffer.getvalue()
 
