@@ -125,13 +125,12 @@ def _scoring_fields(dataset: str | Dataset, suite: str | None) -> dict[str, Any]
             scoring = get_suite(suite).scoring
         except ValueError:  # a suite name this version does not know
             scoring = None
-    if isinstance(dataset, str):
-        try:
-            tags = dataset_tags(dataset)
-        except ValueError:  # not registered: nothing more is known of it
-            return {"scoring": scoring, "tags": None, "suites": None}
-    else:
-        tags = dataset.tags
+    name = dataset if isinstance(dataset, str) else dataset.name
+    try:
+        tags = dataset_tags(name)
+    except ValueError:  # not registered: in no suite, whatever tags a Dataset object carries
+        tags = None if isinstance(dataset, str) else dataset.tags
+        return {"scoring": scoring, "tags": None if tags is None else sorted(tags), "suites": []}
     return {"scoring": scoring, "tags": sorted(tags),
             "suites": [s.name for s in SUITES if s.tag in tags]}
 
