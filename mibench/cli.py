@@ -12,6 +12,9 @@ from pathlib import Path
 
 __all__ = ["main"]
 
+#: A grid of at least this many runs announces its size on standard error even when piped.
+ANNOUNCE_PIPED_FROM = 1000
+
 
 def _parse_param(text: str) -> tuple[str, object]:
     """'k=5' -> ('k', 5); values are Python literals where they parse, else strings."""
@@ -77,10 +80,11 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="with --out: run again the runs stored as failed")
     run.add_argument("--executor", choices=["serial", "processes", "dask", "inline"],
                      default=None,
-                     help="serial: one run at a time in a worker process (the default); "
-                     "processes: --jobs worker processes; dask: a Dask LocalCluster of --jobs "
-                     "workers, or the scheduler at --address; inline: in this process, without "
-                     "isolation or timeout (for debugging)")
+                     help="inline: in this process, without isolation or timeout; serial: one "
+                     "run at a time in a worker process; processes: --jobs worker processes; "
+                     "dask: a Dask LocalCluster of --jobs workers, or the scheduler at "
+                     "--address. Default (as from Python): dask with --address, processes "
+                     "with --jobs > 1, serial with --timeout, else inline (docs/grid.md)")
     run.add_argument("--jobs", "-j", "--workers", dest="jobs", type=int, default=1, metavar="N",
                      help="runs side by side (default 1); more than 1 means --executor processes "
                      "unless another is named")
@@ -89,6 +93,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      "failed (default: no limit)")
     run.add_argument("--address", metavar="tcp://HOST:PORT",
                      help="the Dask scheduler to run on (implies --executor dask)")
+    run.add_argument("--yes", "-y", action="store_true",
+                     help="run a grid of more than 100,000 runs (refused without it, to catch "
+                     "a typo in sizes or seeds before it starts)")
 
     experiment = commands.add_parser("experiment", help="run one of the talk's experiments")
     experiment.add_argument("name", help="experiment name (`mibench list experiments`), or "
@@ -101,14 +108,18 @@ def _build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="leaderboard and heatmap from saved records")
     report.add_argument("directory", type=Path, metavar="DIR",
-                        help="a directory holding records.jsonl (from `mibench run --out`)")
+                        help="a directory holding records.jsonl (from `mibench run --out`); the "
+                        "report is written there")
+    report.add_argument("--all-versions", action="store_true",
+                        help="report the records of every mibench version in the store, each "
+                        "version on its own (default: the latest version's only)")
     return parser
 
 
 def _list(args) -> int:
     import mibench
+    from mibench.core.formatting import format_number
     from mibench.results.scoring import to_unit
-    from mibench.results.tables import format_number
 
     if args.what == "estimators":
         rows = []
@@ -199,16 +210,25 @@ def _run(args) -> int:
         raise InputError("--rerun-failed needs --out DIR (the store whose failed runs to redo)")
     if args.jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {args.jobs}")
-    executor = args.executor or ("dask" if args.address else
-                                 "processes" if args.jobs > 1 else "serial")
+
+    def announce(runs: int, stored: int) -> None:
+        # Before anything starts, so that a grid far larger than meant is seen at once: on a
+        # terminal always; piped only for a grid that is not small (piped output stays quiet).
+        if sys.stderr.isatty() or runs >= ANNOUNCE_PIPED_FROM:
+            done = f" ({stored:,} already stored)" if stored else ""
+            print(f"mibench: {runs:,} run{'s' if runs != 1 else ''}{done}", file=sys.stderr)
+
+    # The executor is the runner's choice unless named (mibench.grid.runner.default_executor).
     options = dict(
         workers=args.jobs,
-        executor=executor,
+        executor=args.executor,
         timeout=args.timeout,
         address=args.address,
         out=args.out,
         rerun_failed=args.rerun_failed,
         progress=sys.stderr.isatty(),
+        on_start=announce,
+        allow_large=args.yes,
     )
     started = time.perf_counter()
     if args.grid is not None:
@@ -314,28 +334,41 @@ def _experiment(args) -> int:
 
 
 def _report(args) -> int:
-    from mibench.core.records import load_records
+    from mibench.core.records import RECORDS_FILENAME, load_records
+    from mibench.core.validation import InputError
     from mibench.results.report import write_report
 
-    written = write_report(load_records(args.directory), args.directory)
+    directory = args.directory
+    if directory.is_file():
+        raise InputError(f"{directory} is a file; `mibench report` takes the store's directory "
+                         f"(the one holding {RECORDS_FILENAME}): mibench report {directory.parent}")
+    if not directory.is_dir():
+        raise InputError(f"no such file or directory: {directory}")
+    records = load_records(directory)
+    _check_output_directory(directory, "the report's directory")
+    written = write_report(records, directory, all_versions=args.all_versions)
     for kind, path in written.items():
         print(f"{kind}: {path}")
     return 0
 
 
-def _check_output_directory(path: Path) -> None:
+def _check_output_directory(path: Path, what: str = "--out") -> None:
     """Create ``path`` if needed and make sure files can be written in it (else InputError)."""
+    import os
     import tempfile
 
     from mibench.core.validation import InputError
 
     try:
         path.mkdir(parents=True, exist_ok=True)
+        # A temporary file proves little for root (it may write anywhere); ask for access too.
+        if not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as error:
         reason = error.strerror or str(error)
-        raise InputError(f"--out {str(path)!r} is not a writable directory: {reason}") from None
+        raise InputError(f"{what} {str(path)!r} is not a writable directory: {reason}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "key_digest",
     "library_versions",
     "read_json",
+    "read_json_fields",
     "write_atomically",
     "write_json",
 ]
@@ -82,7 +83,13 @@ def entry_path(kind: str, key: dict[str, Any], suffix: str) -> Path:
 
 
 def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then move it onto ``path``."""
+    """Call ``write(file)`` on a temporary file beside ``path``, then move it onto ``path``.
+
+    THE atomic write of mibench (cache entries, the result store's rewrites, provenance): the
+    file is fsync'd before the rename and the directory after it, so a crash leaves either the
+    old file or the new one, whole.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -94,18 +101,67 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself must reach the disk, or a crash could bring the old file back.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not possible on every platform (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read_json(kind: str, key: dict[str, Any]) -> Any | None:
-    """The value stored under ``key``, or None if it is missing or unreadable."""
+    """The value stored under ``key``, or None if it is missing or unreadable.
+
+    The caller still checks the value's structure (:func:`read_json` cannot know it) and treats
+    a value of the wrong shape as missing too.
+    """
     try:
-        stored = json.loads(entry_path(kind, key, ".json").read_text())
-    except (OSError, ValueError):
+        stored = json.loads(entry_path(kind, key, ".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     # The digest names the file; the key inside guards against a foreign or damaged file.
     if not isinstance(stored, dict) or stored.get("key") != json.loads(json.dumps(key)):
         return None
     return stored.get("value")
+
+
+def read_json_fields(kind: str, key: dict[str, Any], fields: dict[str, type]) -> dict | None:
+    """The value stored under ``key`` if it is an object holding each of ``fields`` with its
+    type (``float`` accepts any JSON number), else None: a structurally wrong entry is missing,
+    as an unreadable one is, and is computed and written again.
+
+    Parameters
+    ----------
+    kind : str
+        The entry's kind (a subdirectory of the cache), e.g. ``"truths"``.
+    key : dict
+        What determines the entry.
+    fields : dict of str to type
+        The fields the value must have, e.g. ``{"value": float, "stderr": float}``.
+    """
+    stored = read_json(kind, key)
+    if not isinstance(stored, dict):
+        return None
+    checked = {}
+    for name, kind_of in fields.items():
+        value = stored.get(name)
+        if kind_of is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None
+            value = float(value)
+        elif not isinstance(value, kind_of):
+            return None
+        checked[name] = value
+    return checked
 
 
 def write_json(kind: str, key: dict[str, Any], value: Any) -> None:

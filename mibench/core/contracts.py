@@ -9,8 +9,11 @@ All mutual information is in nats.
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 import math
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
@@ -26,12 +29,14 @@ __all__ = [
     "NOISY_CHANNEL",
     "QUANTITIES",
     "RECORD_KEYS",
-    "STATUSES",
     "Dataset",
     "Estimate",
     "Estimator",
     "NoisyChannel",
     "Record",
+    "canonical_params",
+    "estimator_identity",
+    "estimator_version",
 ]
 
 #: The quantity of an ordinary estimator: I(X; Y) from paired samples (x, y).
@@ -319,12 +324,11 @@ RECORD_KEYS = (
     "error",
     "suite",
     "mibench_version",
+    "estimator_version",
+    "scoring",
+    "tags",
+    "suites",
 )
-
-#: The statuses of a record: ran, raised (or returned a non-finite number), or not run because
-#: the estimator's quantity is not one the dataset provides.
-STATUSES = ("ok", "failed", "skipped")
-
 
 @dataclass
 class Record:
@@ -337,6 +341,16 @@ class Record:
     and ``mibench_version`` the version that produced the record. ``extras`` carries the
     estimator's diagnostics and the truth's standard error; it is kept in saved records but is
     not one of the :data:`RECORD_KEYS`.
+
+    ``estimator`` is the estimator's identity (:func:`estimator_identity`: its registry name, or
+    ``module:qualname`` for an unregistered class), ``estimator_version`` the version of the
+    distribution that provides a plugin estimator (None for mibench's own), and ``params`` are
+    canonical by their declared types (:func:`canonical_params`).
+
+    What scoring needs travels with the record, so that a stored record is scored the same
+    whatever mibench is installed later: ``scoring`` (how ``suite`` is scored: "solved",
+    "bias" or "layers"), ``tags`` (the dataset's tags, sorted) and ``suites`` (every suite
+    that holds the dataset). Records written before 0.3 lack them (None).
     """
 
     estimator: str
@@ -351,6 +365,10 @@ class Record:
     error: str | None = None
     suite: str | None = None
     mibench_version: str = ""
+    estimator_version: str | None = None
+    scoring: str | None = None
+    tags: list[str] | None = None
+    suites: list[str] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -367,3 +385,119 @@ class Record:
     def from_dict(cls, data: Mapping[str, Any]) -> Record:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# --- what identifies an estimator setting ---------------------------------------------------
+
+
+def estimator_identity(estimator: Estimator | type[Estimator]) -> str:
+    """The name that identifies an estimator's class in records and run keys.
+
+    The registry name of a registered class (the registry sets ``name`` on the class itself);
+    ``module:qualname`` for any other class, so that two unregistered estimators (whose
+    ``name`` is empty, or inherited from a registered parent) are never taken for one another.
+    """
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    own = cls.__dict__.get("name")
+    if isinstance(own, str) and own:
+        return own
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def estimator_version(estimator: Estimator | type[Estimator]) -> str | None:
+    """The version of the installed distribution that provides a plugin estimator's class;
+    None for mibench's own estimators (the record's mibench version covers them) and for
+    classes that come from no installed distribution (a script, a test)."""
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    top = cls.__module__.split(".")[0]
+    if top == "mibench":
+        return None
+    return _distribution_version(top)
+
+
+@functools.cache
+def _distribution_version(top_level_module: str) -> str | None:
+    from importlib import metadata
+
+    for distribution in metadata.packages_distributions().get(top_level_module, []):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+@functools.cache
+def _declared_types(cls: type) -> dict[str, tuple[type, ...]]:
+    """Each keyword-only parameter of ``cls.__init__``: the plain types its annotation allows
+    (``int | None`` -> (int, NoneType)); the type of its default where it has no annotation."""
+    declared: dict[str, tuple[type, ...]] = {}
+    # Subclasses first: a parameter an estimator passes on through **kwargs is declared by a
+    # base class's __init__.
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            hints = typing.get_type_hints(init)
+        except Exception:  # an annotation that does not evaluate: fall back on the defaults
+            hints = {}
+        for parameter in inspect.signature(init).parameters.values():
+            if parameter.kind is not inspect.Parameter.KEYWORD_ONLY or parameter.name in declared:
+                continue
+            hint = hints.get(parameter.name)
+            if hint is None:
+                default = parameter.default
+                allowed = () if default in (inspect.Parameter.empty, None) else (type(default),)
+            else:
+                union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+                allowed = tuple(typing.get_origin(t) or t
+                                for t in (typing.get_args(hint) if union else (hint,)))
+            declared[parameter.name] = tuple(t for t in allowed if isinstance(t, type))
+    return declared
+
+
+def _canonical_value(value: Any, allowed: tuple[type, ...]) -> Any:
+    """``value`` as the declared type would hold it: 1, 1.0 and True are one setting of an
+    ``int`` parameter (1), of a ``float`` one (1.0) and of a ``bool`` one (True)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_canonical_value(item, ()) for item in value)
+    if not allowed or value is None or type(value) in allowed:
+        return value
+    number = isinstance(value, (int, float))  # bool included
+    if not number:
+        return value
+    if bool in allowed and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    if int in allowed and (isinstance(value, bool) or float(value).is_integer()):
+        return int(value)
+    if float in allowed:
+        return float(value)
+    return value
+
+
+def canonical_params(estimator: Estimator | type[Estimator],
+                     params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An estimator's parameters, each value canonical by its declared type.
+
+    Parameters
+    ----------
+    estimator : Estimator or Estimator class
+        Whose ``__init__`` declares the parameters (keyword-only, annotated or defaulted).
+    params : mapping, optional
+        The values; default the instance's own (:meth:`Estimator.get_params`).
+
+    Returns
+    -------
+    dict
+        The same keys; numbers converted to the declared type (``variant=1.0`` and
+        ``variant=True`` of an ``int`` parameter become ``1``), numpy scalars as Python
+        numbers. This is THE canonical form: run keys and records use it.
+    """
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    if params is None:
+        params = estimator.get_params()
+    declared = _declared_types(cls)
+    return {name: _canonical_value(value, declared.get(name, ())) for name, value in params.items()}

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mibench.core.cache import read_json, write_json
+from mibench.core.cache import read_json_fields, write_json
 from mibench.core.contracts import Dataset
 from mibench.core.validation import InputError
 from mibench.datasets import transforms
@@ -163,8 +163,9 @@ def _truth_key(task_id: str) -> dict:
 
 def cached_truth(task_id: str) -> tuple[float, float] | None:
     """The truth of a fine task if a process on this machine computed it before, else None."""
-    stored = read_json("truths", _truth_key(task_id))
-    return None if stored is None else (float(stored["value"]), float(stored["stderr"]))
+    # A damaged or foreign entry is missing (computed again), never an error on every run.
+    stored = read_json_fields("truths", _truth_key(task_id), {"value": float, "stderr": float})
+    return None if stored is None else (stored["value"], stored["stderr"])
 
 
 @functools.cache

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mibench.core.cache import entry_path, read_json, write_atomically, write_json
+from mibench.core.cache import entry_path, read_json_fields, write_atomically, write_json
 from mibench.core.contracts import Dataset, NoisyChannel
 from mibench.core.gaussian_mixture import noisy_channel_mutual_information
 from mibench.core.validation import InputError
@@ -162,13 +162,19 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
     try:
         with path.open("rb") as file:
             stored = torch.load(file, weights_only=True)
-        return TrainedNetwork(
-            config=stored["config"],
-            snapshots=stored["snapshots"],
-            history=stored["history"],
-            inputs=get_inputs(inputs),
-        )
-    except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
+        # A structurally wrong entry (another layout, a foreign file) is missing too.
+        if (isinstance(stored, dict) and isinstance(stored.get("config"), dict)
+                and isinstance(stored.get("snapshots"), dict) and stored["snapshots"]
+                and all(isinstance(state, dict) for state in stored["snapshots"].values())
+                and isinstance(stored.get("history"), dict)):
+            return TrainedNetwork(
+                config=stored["config"],
+                snapshots=stored["snapshots"],
+                history=stored["history"],
+                inputs=get_inputs(inputs),
+            )
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, AttributeError, EOFError,
+            pickle.UnpicklingError):
         pass  # missing or unreadable: train it (again)
     recipe = RECIPES[inputs]
     network = train(
@@ -352,10 +358,12 @@ def _truth_key(spec: LayerSpec) -> dict:
 
 def cached_truth(spec: LayerSpec) -> tuple[float, float, str] | None:
     """The truth of ``spec`` if an earlier process computed it (disk cache), else None."""
-    stored = read_json("truths", _truth_key(spec))
+    # A damaged or foreign entry is missing (computed again), never an error on every run.
+    stored = read_json_fields("truths", _truth_key(spec),
+                              {"value": float, "stderr": float, "how": str})
     if stored is None:
         return None
-    return float(stored["value"]), float(stored["stderr"]), str(stored["how"])
+    return stored["value"], stored["stderr"], stored["how"]
 
 
 def _truth(spec: LayerSpec) -> tuple[float, float, str]:

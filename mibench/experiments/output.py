@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mibench.core.formatting import HTML_STYLE, format_value
 from mibench.experiments import ExperimentResult, Verdict
 
 __all__ = [
@@ -78,18 +79,6 @@ def write_records_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return path
 
 
-def _format_value(value: float) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-
-
 def _escape_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -99,7 +88,7 @@ def verdict_table_markdown(verdicts: Sequence[Verdict]) -> str:
     lines = ["| number | value | prediction | holds |", "|---|---:|---|---|"]
     for verdict in verdicts:
         lines.append(
-            f"| {_escape_cell(verdict.name)} | {_format_value(verdict.value)} | "
+            f"| {_escape_cell(verdict.name)} | {format_value(verdict.value)} | "
             f"{_escape_cell(verdict.prediction)} | {'yes' if verdict.holds else 'NO'} |"
         )
     return "\n".join(lines)
@@ -146,21 +135,10 @@ def write_outputs(result: ExperimentResult, output_dir: Path, title: str = "expe
     return {"records": records, "summary": summary}
 
 
-_HTML_STYLE = """
-body { font-family: sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.no { color: #b00; font-weight: bold; }
-img { max-width: 100%; display: block; margin: 1em 0; }
-code { font-size: 90%; }
-"""
-
-
 def _verdicts_html(verdicts: Sequence[Verdict]) -> str:
     holds = {True: "<td>yes</td>", False: '<td class="no">NO</td>'}
     rows = "".join(
-        f'<tr><td>{html.escape(v.name)}</td><td class="num">{_format_value(v.value)}</td>'
+        f'<tr><td>{html.escape(v.name)}</td><td class="num">{format_value(v.value)}</td>'
         f"<td>{html.escape(v.prediction)}</td>{holds[bool(v.holds)]}</tr>"
         for v in verdicts
     )
@@ -206,7 +184,7 @@ def write_index(
     md.append("")
     page = [
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>mibench experiments</title>\n<style>{_HTML_STYLE}</style>\n</head>\n<body>",
+        f"<title>mibench experiments</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>",
         "<h1>mibench: the talk's experiments</h1>",
         "<h2>Settings</h2><ul>"
         + "".join(

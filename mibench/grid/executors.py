@@ -24,6 +24,8 @@ estimator.
 from __future__ import annotations
 
 import abc
+import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -271,9 +273,15 @@ class IsolatedWorker:
         process.start()
         child_end.close()
         self._process, self._connection, self._sent = process, parent_end, None
+        if _closing.is_set():
+            # The cluster closed while this process started (Ctrl-C): it would outlive it.
+            self.stop()
+            raise _Lost("the grid was stopped")
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:
+            if _closing.is_set():
+                raise _Lost("the grid was stopped")
             self._start()
         process, connection = self._process, self._connection
         try:
@@ -434,7 +442,12 @@ _thread_workers = threading.local()
 _all_workers: list[IsolatedWorker] = []  # of this process, to stop them when a cluster closes
 
 
+#: Set in a Dask worker process when its cluster closes: no run process may start after it.
+_closing = threading.Event()
+
+
 def _stop_isolated_workers() -> None:
+    _closing.set()
     while _all_workers:
         _all_workers.pop().stop()
 
@@ -482,6 +495,9 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
+    #: Seconds to wait for the scheduler at ``address`` before giving up with an InputError.
+    connect_timeout: float = 10.0
+
     def __init__(self, address: str | None = None, jobs: int = 2, timeout: float | None = None):
         _require_distributed()
         if not isinstance(jobs, int) or jobs < 1:
@@ -491,6 +507,8 @@ class DaskExecutor(Executor):
         self.timeout = _check_timeout(timeout)
         self._client = None
         self._cluster = None
+        self._interrupted = False
+        self._worker_pids: list[int] = []
 
     def client(self):
         """The Dask client, connecting (or starting the local cluster) on first use."""
@@ -500,32 +518,48 @@ class DaskExecutor(Executor):
 
             if self.address is None:
                 # Workers must not be daemons: each one starts the isolated process of its runs.
-                with dask.config.set({"distributed.worker.daemon": False}):
+                # They start with Ctrl-C blocked (a blocked signal stays blocked in a child):
+                # Ctrl-C is this process's to handle, which stops the cluster itself, instead
+                # of every worker printing its own KeyboardInterrupt traceback.
+                import psutil  # a dependency of distributed
+
+                before = {child.pid for child in psutil.Process().children()}
+                with dask.config.set({"distributed.worker.daemon": False}), _sigint_held():
+                    # Workers log errors only: a run's failure is its record's business, and a
+                    # cancelled task (Ctrl-C) is no news.
                     self._cluster = LocalCluster(
                         n_workers=self.jobs, threads_per_worker=1, processes=True,
-                        dashboard_address=None,
+                        dashboard_address=None, silence_logs=logging.ERROR,
                     )
+                    # Known now, to make sure after Ctrl-C that none outlives the grid.
+                    self._worker_pids = sorted(
+                        child.pid for child in psutil.Process().children()
+                        if child.pid not in before and _is_dask_worker(child))
                 self._client = Client(self._cluster)
             else:
-                self._client = Client(self.address)
+                try:
+                    self._client = Client(self.address, timeout=self.connect_timeout)
+                except (ValueError, OSError, TimeoutError) as error:
+                    raise InputError(f"cannot use the Dask scheduler at {self.address!r}: "
+                                     f"{_first_line(error)}") from None
         return self._client
 
     def map(self, tasks: Sequence[Task], work: Work, on_record: OnRecord) -> None:
         from distributed import as_completed
 
-        client = self.client()
-        groups = group_by_sample(tasks)
         samples, remaining, task_of = {}, Counter(), {}
         futures = []
-        for key, group in groups:
-            samples[key] = client.submit(_dask_draw, work, key, pure=False)
-            remaining[key] = len(group)
-            for task in group:
-                future = client.submit(_dask_run, work, task, samples[key], self.timeout,
-                                       pure=False)
-                task_of[future.key] = task
-                futures.append(future)
+        client = None
         try:
+            client = self.client()
+            for key, group in group_by_sample(tasks):
+                samples[key] = client.submit(_dask_draw, work, key, pure=False)
+                remaining[key] = len(group)
+                for task in group:
+                    future = client.submit(_dask_run, work, task, samples[key], self.timeout,
+                                           pure=False)
+                    task_of[future.key] = task
+                    futures.append(future)
             for future in as_completed(futures):
                 task = task_of[future.key]
                 try:
@@ -536,12 +570,29 @@ class DaskExecutor(Executor):
                 remaining[task.sample] -= 1
                 if remaining[task.sample] == 0:
                     del samples[task.sample]  # releases the sample on the cluster
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
         finally:
-            client.cancel(futures + list(samples.values()))
+            if client is not None and futures:
+                with _quiet_dask(self._interrupted):
+                    client.cancel(futures + list(samples.values()))
 
     def close(self) -> None:
+        if self._interrupted:
+            # The local workers ignore Ctrl-C (it is this process's to handle): stop them, and
+            # the run processes they started, at once, before the cluster, so that none
+            # outlives the grid or complains that the scheduler went away.
+            with _quiet_dask(True):
+                _kill_children(self._worker_pids)
+                self._close(stop_runs=False)
+        else:
+            self._close(stop_runs=True)
+        self._worker_pids = []
+
+    def _close(self, stop_runs: bool) -> None:
         if self._client is not None:
-            if self._cluster is not None:  # our own workers: stop their runs' processes first
+            if self._cluster is not None and stop_runs:  # stop our workers' run processes
                 try:
                     self._client.run(_stop_isolated_workers)
                 except Exception:  # a worker already gone has nothing left to stop
@@ -551,6 +602,76 @@ class DaskExecutor(Executor):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _is_dask_worker(process) -> bool:
+    """A worker process of a local cluster (spawned by its nanny), not multiprocessing's
+    resource tracker, which must live on to clean up after the others."""
+    try:
+        return "resource_tracker" not in " ".join(process.cmdline())
+    except Exception:  # gone already, or not ours to read
+        return False
+
+
+def _kill_children(pids: Sequence[int]) -> None:
+    """Kill those of ``pids`` that are still running children of this process, with every
+    process they started (their forkserver and its run processes, which hold this process's
+    standard error open and would outlive it)."""
+    import psutil  # a dependency of distributed, so present wherever the Dask executor runs
+
+    me = psutil.Process()
+    ours = {child.pid: child for child in me.children()}
+    for pid in pids:
+        worker = ours.get(pid)
+        if worker is None:
+            continue  # ended already, or not a child of this process
+        try:
+            family = worker.children(recursive=True) + [worker]
+        except psutil.Error:
+            continue
+        for process in family:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(family, timeout=5)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Hold Ctrl-C back while a local cluster starts: SIGINT is blocked in this thread, so the
+    threads and processes started meanwhile (the cluster's loop thread and, through it, the
+    worker processes) never receive it; a Ctrl-C pressed meanwhile stays pending and is
+    delivered here as soon as the cluster is up. Main thread only, where signals exist."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _quiet_dask(quiet: bool):
+    """After Ctrl-C, stop the cluster without Dask's log lines about the tasks it drops."""
+    if not quiet:
+        yield
+        return
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # --- choosing one ------------------------------------------------------------------------------
@@ -569,7 +690,9 @@ def make_executor(name: str = "serial", *, jobs: int = 1, timeout: float | None 
                   address: str | None = None) -> Executor:
     """The executor called ``name`` (one of :data:`EXECUTORS`), configured.
 
-    ``serial`` with ``jobs > 1`` becomes ``processes``; ``address`` implies ``dask``.
+    ``serial`` with ``jobs > 1`` becomes ``processes``; ``address`` implies ``dask``. Which
+    executor a grid gets when none is named is the runner's choice
+    (:func:`mibench.grid.runner.default_executor`), not this factory's.
     """
     if address is not None and name not in ("dask", "serial"):
         raise InputError(f"--address is for the dask executor, not {name!r}")

@@ -26,7 +26,6 @@ the file and the entry.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +36,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from mibench.core.contracts import Estimator
+from mibench.core.contracts import Estimator, canonical_params
+from mibench.core.records import params_text
 from mibench.core.validation import InputError
 
-__all__ = ["EstimatorSpec", "Grid", "load_grid", "parse_grid"]
+__all__ = ["MAX_RUNS", "EstimatorSpec", "Grid", "load_grid", "parse_grid"]
+
+#: The most runs a grid may have without ``--yes`` (``allow_large=True``): ten times the
+#: largest published grid, and few enough that a typo (``last = 99999999``) is caught before
+#: it starts.
+MAX_RUNS = 100_000
 
 _TOP_KEYS = {"name", "description", "suites", "tags", "datasets", "n", "seeds", "estimators"}
 _ESTIMATOR_KEYS = {"name", "params"}
@@ -94,7 +99,7 @@ class Grid:
 
     @property
     def runs(self) -> int:
-        """How many runs the grid holds."""
+        """How many runs the grid holds (counted without building them)."""
         return len(self.estimators) * len(self.datasets) * len(self.sizes) * len(self.seeds)
 
 
@@ -107,6 +112,9 @@ def load_grid(path: str | Path) -> Grid:
         raise InputError(f"no such grid file: {path}") from None
     except OSError as error:
         raise InputError(f"cannot read grid file {path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"grid file {path} is not UTF-8 text (byte {error.start}: "
+                         f"{error.reason}); save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -167,7 +175,8 @@ def _estimators(entries: Any, where: str) -> list[EstimatorSpec]:
             estimator = get_estimator(name, **params)
         except (ValueError, TypeError) as error:
             raise InputError(f"{label} ({name}): {error}") from None
-        identity = (name, json.dumps(estimator.get_params(), sort_keys=True, default=str))
+        # One setting whatever the spelling: variant = 1 and variant = 1.0 repeat each other.
+        identity = (name, params_text(canonical_params(estimator)))
         if identity in seen:
             raise InputError(f"{label} ({name} {params}) repeats entry {seen[identity]}")
         seen[identity] = number
@@ -236,5 +245,8 @@ def _seeds(value: Any, where: str) -> list[int]:
                 raise InputError(f"{where}: seed range bounds must be integers >= 0, got {item!r}")
         if last < first:
             raise InputError(f"{where}: seed range runs backwards: first {first} > last {last}")
-        return list(range(first, last + 1))
+        seeds = range(first, last + 1)
+        # A huge range (a typo) stays a range: the runner counts it and refuses the grid
+        # before anything is built.
+        return list(seeds) if len(seeds) <= MAX_RUNS else seeds
     return _integers(value, "seeds", 0, where)

@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mibench.core.cache import write_atomically
 from mibench.core.validation import InputError
 
 __all__ = ["PROVENANCE_FILENAME", "collect", "environment_lines", "read_provenance",
@@ -118,11 +119,8 @@ def record_provenance(directory: str | Path, entry: dict[str, Any]) -> bool:
     if sessions and _fingerprint(sessions[-1]) == _fingerprint(entry):
         return False
     sessions.append(entry)
-    path = directory / PROVENANCE_FILENAME
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps({"sessions": sessions}, indent=2, default=str) + "\n",
-                         encoding="utf-8")
-    os.replace(temporary, path)
+    text = (json.dumps({"sessions": sessions}, indent=2, default=str) + "\n").encode("utf-8")
+    write_atomically(directory / PROVENANCE_FILENAME, lambda handle: handle.write(text))
     return True
 
 

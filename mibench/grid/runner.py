@@ -5,10 +5,16 @@ Records are the only thing the runner produces. A run that raises becomes a reco
 handed to a callback as it arrives, so nothing is lost when a later run fails or the user stops
 the grid.
 
-Where the runs are done is an executor's business (:mod:`mibench.grid.executors`: inline, serial,
-local processes, Dask); with ``out=DIR`` the records go to a result store
-(:mod:`mibench.grid.store`) as they finish, and a run already stored is not done again. A grid can
-also come from a TOML file (:mod:`mibench.grid.files`, :func:`run_grid`).
+One run path: :func:`run` and :func:`run_grid` (and through them the CLI) build the same jobs and
+hand them to one function, which resolves each dataset once, pairs each estimator with each
+dataset once (:func:`prepare`), asks the result store what is done, and gives the rest to an
+executor as :class:`~mibench.grid.executors.Task` objects carrying the prepared estimator and what
+the run needs of its dataset. The executor (:mod:`mibench.grid.executors`: inline, serial, local
+processes, Dask) knows nothing of the runner; it calls the runner's :class:`RecordWork`. Which
+executor runs a grid by default is decided in one place, :func:`default_executor`, for the CLI and
+the API alike. With ``out=DIR`` the records go to a result store (:mod:`mibench.grid.store`) as
+they finish, and a run already stored is not done again. A grid can also come from a TOML file
+(:mod:`mibench.grid.files`, :func:`run_grid`).
 """
 
 from __future__ import annotations
@@ -16,25 +22,38 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mibench._version import __version__
-from mibench.core.contracts import NOISY_CHANNEL, QUANTITIES, Dataset, Estimator, Record
+from mibench.core.contracts import (
+    NOISY_CHANNEL,
+    QUANTITIES,
+    Dataset,
+    Estimator,
+    Record,
+    canonical_params,
+    estimator_identity,
+    estimator_version,
+)
 from mibench.core.errors import error_text
+from mibench.core.records import params_text
 from mibench.core.validation import InputError, check_integer
-from mibench.datasets import DEFAULT_SUITE_TAG, get_dataset, list_datasets
-from mibench.datasets.suites import get_suite, suite_of
-from mibench.estimators import get_estimator, get_estimator_class
+from mibench.datasets import DEFAULT_SUITE_TAG, dataset_tags, get_dataset, list_datasets
+from mibench.datasets.suites import SUITES, get_suite, suite_of
+from mibench.estimators import get_estimator, get_estimator_class, list_estimators
 from mibench.grid.executors import Executor, InlineExecutor, SampleKey, Task, make_executor
-from mibench.grid.files import Grid
+from mibench.grid.files import MAX_RUNS, Grid
 from mibench.grid.store import run_key
 
 __all__ = [
-    "default_suite",
+    "MAX_RUNS",
     "RecordWork",
+    "check_grid_size",
+    "default_executor",
+    "default_suite",
     "draw",
     "failed_record",
     "portable_dataset",
@@ -96,23 +115,69 @@ def draw(dataset: Dataset, n: int, seed: int, quantity: str):
     return dataset.sample_for(quantity, n, seed)
 
 
-def _record(estimator, dataset_name, n, seed, suite, **fields) -> Record:
+def _scoring_fields(dataset: str | Dataset, suite: str | None) -> dict[str, Any]:
+    """What scoring needs of a run's dataset and suite, carried by its record so that stored
+    records are scored without the registry: the suite's scoring, the dataset's tags and
+    every suite that holds the dataset."""
+    scoring = None
+    if suite is not None:
+        try:
+            scoring = get_suite(suite).scoring
+        except ValueError:  # a suite name this version does not know
+            scoring = None
+    name = dataset if isinstance(dataset, str) else dataset.name
+    try:
+        tags = dataset_tags(name)
+    except ValueError:  # not registered: in no suite, whatever tags a Dataset object carries
+        tags = None if isinstance(dataset, str) else dataset.tags
+        return {"scoring": scoring, "tags": None if tags is None else sorted(tags), "suites": []}
+    return {"scoring": scoring, "tags": sorted(tags),
+            "suites": [s.name for s in SUITES if s.tag in tags]}
+
+
+def _record(estimator: Estimator, dataset: str | Dataset, n: int, seed: int, suite: str | None,
+            **fields) -> Record:
     return Record(
-        estimator=estimator.name,
-        params=estimator.get_params(),
-        dataset=dataset_name,
+        estimator=estimator_identity(estimator),
+        params=canonical_params(estimator),
+        dataset=dataset if isinstance(dataset, str) else dataset.name,
         n=n,
         seed=seed,
         suite=suite,
         mibench_version=__version__,
+        estimator_version=estimator_version(estimator),
+        **_scoring_fields(dataset, suite),
         **fields,
     )
 
 
-def _skipped_record(estimator, dataset_name, n, seed, suite, reason: str) -> Record:
+def _skipped_record(estimator, dataset, n, seed, suite, reason: str) -> Record:
     """Not run: the estimator's quantity is not one the dataset provides (``reason``)."""
-    return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=None,
+    return _record(estimator, dataset, n, seed, suite, estimate=None, truth=None,
                    seconds=0.0, status="skipped", error=reason)
+
+
+def _run_prepared(estimator: Estimator, dataset: Dataset, n: int, seed: int, sample: tuple | None,
+                  suite: str | None) -> Record:
+    """Run an estimator already paired with ``dataset`` (:func:`prepare`); never raises.
+
+    ``dataset`` may be the light copy of :func:`portable_dataset` when ``sample`` is given.
+    """
+    truth, extras = _truth_of(dataset)
+    seconds = 0.0
+    try:
+        x, y = sample if sample is not None else draw(dataset, n, seed, estimator.quantity)
+        start = time.perf_counter()
+        result = estimator.estimate_with_extras(x, y)
+        seconds = time.perf_counter() - start
+        if not math.isfinite(result.value):
+            raise FloatingPointError(f"the estimator returned {result.value}")
+    except Exception as error:
+        return _record(estimator, dataset, n, seed, suite, estimate=None, truth=truth,
+                       seconds=seconds, status="failed", error=error_text(error), extras=extras)
+    extras.update(result.extras)
+    return _record(estimator, dataset, n, seed, suite, estimate=result.value, truth=truth,
+                   seconds=seconds, status="ok", error=None, extras=extras)
 
 
 def run_one(
@@ -124,6 +189,10 @@ def run_one(
     suite: str | None = None,
 ) -> Record:
     """Run one estimator on one dataset at one sample size and seed; never raises.
+
+    The grid runner does not call this: it resolves and pairs once per grid and runs the
+    prepared estimator; this is the same run for a caller holding one estimator and one
+    dataset.
 
     Parameters
     ----------
@@ -143,30 +212,16 @@ def run_one(
         estimator's quantity is not one the dataset provides).
     """
     dataset_name = dataset if isinstance(dataset, str) else dataset.name
-    truth: float | None = None
-    extras: dict[str, Any] = {}
-    seconds = 0.0
+    suite = suite_of(dataset_name, suite)
     try:
-        if isinstance(dataset, str):
-            dataset = get_dataset(dataset)
-        suite = suite_of(dataset_name, suite)
+        dataset = resolve_dataset(dataset)
         configured, reason = prepare(estimator, dataset)
-        if configured is None:
-            return _skipped_record(estimator, dataset_name, n, seed, suite, reason)
-        estimator = configured
-        truth, extras = _truth_of(dataset)
-        x, y = sample if sample is not None else draw(dataset, n, seed, estimator.quantity)
-        start = time.perf_counter()
-        result = estimator.estimate_with_extras(x, y)
-        seconds = time.perf_counter() - start
-        if not math.isfinite(result.value):
-            raise FloatingPointError(f"the estimator returned {result.value}")
     except Exception as error:
-        return _record(estimator, dataset_name, n, seed, suite, estimate=None, truth=truth,
-                       seconds=seconds, status="failed", error=error_text(error), extras=extras)
-    extras.update(result.extras)
-    return _record(estimator, dataset_name, n, seed, suite, estimate=result.value, truth=truth,
-                   seconds=seconds, status="ok", error=None, extras=extras)
+        return _record(estimator, dataset, n, seed, suite, estimate=None, truth=None,
+                       seconds=0.0, status="failed", error=error_text(error))
+    if configured is None:
+        return _skipped_record(estimator, dataset, n, seed, suite, reason)
+    return _run_prepared(configured, dataset, n, seed, sample, suite)
 
 
 def _as_list(value, kind) -> list:
@@ -199,7 +254,7 @@ def resolve_params(names: Sequence[str], params: dict[str, Any] | None) -> dict[
     for key, value in (params or {}).items():
         if not isinstance(key, str) or not key:
             raise InputError(f"parameter names are non-empty strings, got {key!r}")
-        if isinstance(value, dict) and key in get_estimator_names():
+        if isinstance(value, dict) and key in list_estimators():
             target, values = key, value
         elif "." in key:
             target, _, name = key.partition(".")
@@ -229,12 +284,6 @@ def resolve_params(names: Sequence[str], params: dict[str, Any] | None) -> dict[
     return resolved
 
 
-def get_estimator_names() -> list[str]:
-    from mibench.estimators import list_estimators
-
-    return list_estimators()
-
-
 def _resolve_estimators(estimators, params) -> list[Estimator]:
     given = _as_list(estimators, "estimators")
     names = [e for e in given if isinstance(e, str)]
@@ -249,20 +298,37 @@ def _resolve_estimators(estimators, params) -> list[Estimator]:
             resolved.append(get_estimator(estimator, **per_estimator[estimator]))
         else:
             raise InputError(f"estimators must be names or Estimator objects, got {estimator!r}")
-    return resolved
+    return _distinct_estimators(resolved)
+
+
+def _setting(estimator: Estimator) -> tuple[str, str, str]:
+    """What makes two estimators one setting: identity, plugin version, canonical params."""
+    return (estimator_identity(estimator), estimator_version(estimator) or "",
+            params_text(canonical_params(estimator)))
+
+
+def _distinct_estimators(estimators: Sequence[Estimator]) -> list[Estimator]:
+    """Each setting once (the first given): ``-e ksg -e ksg`` is one estimator, and so are
+    ``variant=1`` and ``variant=1.0``."""
+    distinct: dict[tuple[str, str, str], Estimator] = {}
+    for estimator in estimators:
+        distinct.setdefault(_setting(estimator), estimator)
+    return list(distinct.values())
 
 
 def _resolve_datasets(datasets) -> list[str | Dataset]:
     if datasets is None:
         return default_suite()
-    resolved = []
+    resolved: dict[Any, str | Dataset] = {}
     for dataset in _as_list(datasets, "datasets"):
         if isinstance(dataset, str):
-            get_dataset(dataset)  # an unknown name fails now, before any work is done
-        elif not isinstance(dataset, Dataset):
+            dataset_tags(dataset)  # an unknown name fails now, before any work (nothing is built)
+            resolved.setdefault(dataset, dataset)
+        elif isinstance(dataset, Dataset):
+            resolved.setdefault(id(dataset), dataset)
+        else:
             raise InputError(f"datasets must be names or Dataset objects, got {dataset!r}")
-        resolved.append(dataset)
-    return resolved
+    return list(resolved.values())
 
 
 def resolve_dataset(dataset: str | Dataset) -> Dataset:
@@ -286,14 +352,11 @@ def portable_dataset(dataset: Dataset) -> Dataset:
 
 def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: int, reason: str,
                   suite: str | None = None) -> Record:
-    """The record of a run that could not finish (timed out, its process died), with the truth."""
+    """The record of a run that could not finish (timed out, its process died), with the truth
+    where ``dataset`` is a Dataset (a name is not resolved here)."""
     dataset_name = dataset if isinstance(dataset, str) else dataset.name
-    truth, extras = None, {}
-    try:
-        truth, extras = _truth_of(resolve_dataset(dataset))
-    except Exception:  # the dataset itself is the problem; the reason says so
-        pass
-    return _record(estimator, dataset_name, n, seed, suite_of(dataset_name, suite),
+    truth, extras = (None, {}) if isinstance(dataset, str) else _truth_of(dataset)
+    return _record(estimator, dataset, n, seed, suite_of(dataset_name, suite),
                    estimate=None, truth=truth, seconds=0.0, status="failed", error=reason,
                    extras=extras)
 
@@ -301,20 +364,72 @@ def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: in
 @dataclass(frozen=True)
 class RecordWork:
     """The work of a grid run, handed to an executor: draw a sample, run one task on it, or
-    make the failed record of a task that could not finish."""
+    make the failed record of a task that could not finish.
+
+    A task the runner made carries its prepared estimator and its dataset (the Dataset, or the
+    light copy of :func:`portable_dataset` for another process), so a run neither resolves
+    nor pairs anything again. ``datasets`` holds the Datasets the runner resolved in this
+    process, for drawing; it does not travel (a copy of the work in another process resolves
+    a dataset by name, once, where it draws).
+    """
+
+    datasets: Mapping[str, Dataset] = field(default_factory=dict, compare=False, repr=False,
+                                            kw_only=True)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("datasets", None)  # samplers are local functions and hold networks
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "datasets", {})
+
+    def _dataset(self, dataset: str | Dataset) -> Dataset:
+        if isinstance(dataset, Dataset):
+            return dataset
+        found = self.datasets.get(dataset)
+        if found is None:
+            found = get_dataset(dataset)
+            if isinstance(self.datasets, dict):
+                self.datasets[dataset] = found
+        return found
 
     def draw(self, key: SampleKey) -> Any:
-        return draw(resolve_dataset(key.dataset), key.n, key.seed, key.quantity)
+        return draw(self._dataset(key.dataset), key.n, key.seed, key.quantity)
 
     def run(self, task: Task, sample: Any) -> Record:
         key = task.sample
-        dataset = task.dataset or key.dataset
-        return run_one(task.estimator, dataset, key.n, key.seed, sample=sample, suite=task.suite)
+        if task.dataset is None:  # a task made by hand, not by the runner: pair it here
+            return run_one(task.estimator, key.dataset, key.n, key.seed, sample=sample,
+                           suite=task.suite)
+        return _run_prepared(task.estimator, task.dataset, key.n, key.seed, sample, task.suite)
 
     def failed(self, task: Task, reason: str) -> Record:
         key = task.sample
         dataset = task.dataset or key.dataset
+        if isinstance(dataset, str):  # a task made by hand: the record still gets the truth
+            try:
+                dataset = self._dataset(dataset)
+            except Exception:  # the dataset itself is the problem; the reason says so
+                pass
         return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
+
+
+def check_grid_size(runs: int, allow_large: bool = False, limit: int | None = None) -> int:
+    """Refuse a grid of more than ``limit`` (default :data:`MAX_RUNS`) runs unless
+    ``allow_large`` (``--yes``).
+
+    A typo (``last = 99999999`` in a seed range) must not start a grid that fills the disk
+    before it prints anything. Returns ``runs``.
+    """
+    limit = MAX_RUNS if limit is None else limit
+    if runs > limit and not allow_large:
+        raise InputError(
+            f"the grid has {runs:,} runs, more than the {limit:,} mibench runs without asking; "
+            "check its sizes and seeds, and confirm with --yes (allow_large=True from Python)"
+        )
+    return runs
 
 
 def run(
@@ -333,18 +448,22 @@ def run(
     rerun_failed: bool = False,
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    allow_large: bool = False,
 ) -> list[Record]:
     """Run every estimator on every dataset, sample size and seed.
 
     Parameters
     ----------
     estimators : name, Estimator, or a list of them
+        Each setting once: the same name (with the same parameters) or an equal setting given
+        twice is run once.
     datasets : name, Dataset, or a list of them; default the datasets of ``suite``, or the
-        built-in default suite (``mibench list datasets --tag default`` shows it).
+        built-in default suite (``mibench list datasets --tag default`` shows it). Each once.
     n : int or list of int, default 5000
-        Sample sizes.
+        Sample sizes (each once).
     seeds : int or list of int, default (0,)
-        Seeds of the samples drawn from each dataset.
+        Seeds of the samples drawn from each dataset (each once).
     params : dict, optional
         Parameters of the estimators given by name: ``{"ksg": {"k": 5}}`` (or ``{"ksg.k": 5}``)
         for one estimator, ``{"k": 5}`` for every named estimator that takes ``k``
@@ -354,11 +473,10 @@ def run(
         datasets when none are given, and score the runs under it. By default each dataset's
         runs are scored under the first suite that holds it.
     workers : int, default 1
-        Runs side by side (``--jobs``): more than 1 means the ``processes`` executor unless
-        ``executor`` says otherwise; for ``dask``, the workers of the local cluster.
+        Runs side by side (``--jobs``); see :func:`default_executor`.
     executor : {"inline", "serial", "processes", "dask"} or Executor, optional
-        Where the runs are done (:mod:`mibench.grid.executors`). Default: ``inline`` (this process)
-        for ``workers=1`` without a timeout, else ``processes``; ``dask`` with ``address``.
+        Where the runs are done (:mod:`mibench.grid.executors`); by default
+        :func:`default_executor` chooses, as it does for the CLI.
     timeout : float, optional
         Seconds a run may take; a run that takes longer is killed and recorded as failed.
     address : str, optional
@@ -374,6 +492,10 @@ def run(
     on_record : callable, optional
         Called with each new record as soon as it is finished (in completion order; grid order
         for the inline executor).
+    on_start : callable, optional
+        Called once before any run starts with (runs in the grid, runs already in the store).
+    allow_large : bool, default False
+        Run a grid of more than :data:`MAX_RUNS` runs (``--yes``); refused otherwise.
 
     Returns
     -------
@@ -388,8 +510,12 @@ def run(
         if datasets is None:
             datasets = chosen.datasets()
     dataset_list = _resolve_datasets(datasets)
-    sizes = [check_integer(size, "n", minimum=1) for size in _as_list(n, "sample sizes")]
-    seed_list = [check_integer(seed, "seed", minimum=0) for seed in _as_list(seeds, "seeds")]
+    sizes = list(dict.fromkeys(check_integer(size, "n", minimum=1)
+                               for size in _as_list(n, "sample sizes")))
+    seed_list = list(dict.fromkeys(check_integer(seed, "seed", minimum=0)
+                                   for seed in _as_list(seeds, "seeds")))
+    check_grid_size(len(estimator_list) * len(dataset_list) * len(sizes) * len(seed_list),
+                    allow_large)
     jobs = [
         _Job(estimator, dataset, size, seed, suite)
         for dataset in dataset_list
@@ -398,7 +524,8 @@ def run(
         for estimator in estimator_list
     ]
     described = {
-        "estimators": [{"name": e.name, "params": e.get_params()} for e in estimator_list],
+        "estimators": [{"name": estimator_identity(e), "params": canonical_params(e)}
+                       for e in estimator_list],
         "datasets": [d if isinstance(d, str) else d.name for d in dataset_list],
         "n": sizes,
         "seeds": seed_list,
@@ -406,18 +533,20 @@ def run(
     }
     return _run_jobs(jobs, described, workers=workers, executor=executor, timeout=timeout,
                      address=address, out=out, rerun_failed=rerun_failed, progress=progress,
-                     on_record=on_record)
+                     on_record=on_record, on_start=on_start)
 
 
-def run_grid(grid: Grid | str | Path, **options) -> list[Record]:
+def run_grid(grid: Grid | str | Path, *, allow_large: bool = False, **options) -> list[Record]:
     """Run a grid (:mod:`mibench.grid.files`, or the path of a TOML grid file).
 
-    ``options`` are those of :func:`run` from ``workers`` on (executor, timeout, out, ...).
+    ``options`` are those of :func:`run` from ``workers`` on (executor, timeout, out,
+    on_start, ...); a grid of more than :data:`MAX_RUNS` runs needs ``allow_large=True``.
     """
     from mibench.grid.files import load_grid
 
     if not isinstance(grid, Grid):
         grid = load_grid(grid)
+    check_grid_size(grid.runs, allow_large)
     estimator_list = grid.build_estimators()
     jobs = [
         _Job(estimator, dataset, size, seed, grid.suite_of.get(dataset))
@@ -429,27 +558,75 @@ def run_grid(grid: Grid | str | Path, **options) -> list[Record]:
     return _run_jobs(jobs, grid.source, **options)
 
 
+def default_executor(workers: int = 1, timeout: float | None = None,
+                     address: str | None = None) -> str:
+    """THE default executor, for the CLI and the API alike (docs/grid.md, Executors).
+
+    ``dask`` with a scheduler ``address``; ``processes`` for more than one worker; ``serial``
+    (one isolated worker process) when a run may time out, since only a process can be
+    stopped; else ``inline``, in this process, which costs nothing to start and runs Dataset
+    objects and estimators of any class.
+    """
+    if address:
+        return "dask"
+    if workers > 1:
+        return "processes"
+    if timeout is not None:
+        return "serial"
+    return "inline"
+
+
 def _choose_executor(executor, workers, timeout, address) -> tuple[Executor, bool]:
     """The executor to use, and whether it was made here (and so is closed here)."""
     if isinstance(executor, Executor):
         return executor, False
     if executor is None:
-        executor = "dask" if address else ("inline" if workers == 1 and timeout is None
-                                           else "processes")
+        executor = default_executor(workers, timeout, address)
     return make_executor(executor, jobs=workers, timeout=timeout, address=address), True
+
+
+class _Pairing:
+    """Each dataset of a grid resolved once, each (estimator, dataset) paired once."""
+
+    def __init__(self, travels: bool):
+        self.travels = travels
+        self.datasets: dict[Any, Dataset] = {}
+        self.portable: dict[int, Dataset] = {}
+        self.pairs: dict[tuple[int, int], tuple[Estimator | None, str | None]] = {}
+
+    def dataset(self, dataset: str | Dataset) -> Dataset:
+        key = dataset if isinstance(dataset, str) else id(dataset)
+        if key not in self.datasets:
+            self.datasets[key] = resolve_dataset(dataset)
+        return self.datasets[key]
+
+    def pair(self, estimator: Estimator, dataset: Dataset) -> tuple[Estimator | None, str | None]:
+        key = (id(estimator), id(dataset))
+        if key not in self.pairs:
+            self.pairs[key] = prepare(estimator, dataset)
+        return self.pairs[key]
+
+    def travelling(self, dataset: Dataset) -> Dataset:
+        """What a task carries of its dataset: the Dataset in this process, else a light copy."""
+        if not self.travels:
+            return dataset
+        if id(dataset) not in self.portable:
+            self.portable[id(dataset)] = portable_dataset(dataset)
+        return self.portable[id(dataset)]
 
 
 def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
               executor: str | Executor | None = None, timeout: float | None = None,
               address: str | None = None, out: str | Path | None = None,
               rerun_failed: bool = False, progress: bool = False,
-              on_record: Callable[[Record], None] | None = None) -> list[Record]:
+              on_record: Callable[[Record], None] | None = None,
+              on_start: Callable[[int, int], None] | None = None) -> list[Record]:
     workers = check_integer(workers, "workers", minimum=1)
     runner, owned = _choose_executor(executor, workers, timeout, address)
     store = None
     try:
-        if not isinstance(runner, InlineExecutor) and any(
-                isinstance(job.dataset, Dataset) for job in jobs):
+        inline = isinstance(runner, InlineExecutor)
+        if not inline and any(isinstance(job.dataset, Dataset) for job in jobs):
             raise InputError(f"the {runner.name} executor needs datasets given by name "
                              "(registered datasets); Dataset objects run with executor='inline'")
         if out is not None:
@@ -459,26 +636,31 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
             store = ResultStore(out)
             record_provenance(out, collect(described, _describe(runner)))
 
+        pairing = _Pairing(travels=not inline)
         records: dict[int, Record] = {}
         tasks: list[Task] = []
         keys = {}
+        suites: dict[tuple[str, str | None], str | None] = {}
         for index, job in enumerate(jobs):
-            dataset = resolve_dataset(job.dataset)
-            configured, reason = prepare(job.estimator, dataset)
+            dataset = pairing.dataset(job.dataset)
+            configured, reason = pairing.pair(job.estimator, dataset)
             estimator = configured or job.estimator
+            if (dataset.name, job.suite) not in suites:
+                suites[(dataset.name, job.suite)] = suite_of(dataset.name, job.suite)
+            suite = suites[(dataset.name, job.suite)]
             if store is not None:
                 keys[index] = run_key(estimator, dataset.name, job.n, job.seed, __version__)
                 if store.is_done(keys[index], rerun_failed):
                     records[index] = store.get(keys[index])
                     continue
             if configured is None:
-                records[index] = _skipped_record(job.estimator, dataset.name, job.n, job.seed,
-                                                 suite_of(dataset.name, job.suite), reason)
+                records[index] = _skipped_record(job.estimator, dataset, job.n, job.seed,
+                                                 suite, reason)
                 continue
-            key = SampleKey(job.dataset, job.n, job.seed, estimator.quantity)
-            # Outside this process a run gets the dataset's truth and channel, not the dataset.
-            travelling = None if isinstance(runner, InlineExecutor) else portable_dataset(dataset)
-            tasks.append(Task(index, estimator, key, job.suite, travelling))
+            # Inline, the sample key holds the Dataset itself, so drawing resolves nothing.
+            key = SampleKey(dataset if inline else dataset.name, job.n, job.seed,
+                            estimator.quantity)
+            tasks.append(Task(index, estimator, key, suite, pairing.travelling(dataset)))
         if store is not None and rerun_failed:
             store.forget_failed(keys[task.index] for task in tasks)
 
@@ -488,13 +670,15 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
         fresh = sorted(set(range(len(jobs))) - set(records) | {
             i for i, r in records.items()
             if r.status == "skipped" and (store is None or keys[i] not in store)})
+        if on_start is not None:
+            on_start(len(jobs), len(jobs) - len(fresh))
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(jobs), initial=len(jobs) - len(fresh), unit="run", leave=False,
                        dynamic_ncols=True)
-        in_order = isinstance(runner, InlineExecutor)
+        in_order = inline
         announced = 0
 
         def announce(record: Record) -> None:
@@ -521,7 +705,8 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
                 finish(index, records[index])
         try:
             if tasks:
-                runner.map(tasks, RecordWork(), finish)
+                named = {name: d for name, d in pairing.datasets.items() if isinstance(name, str)}
+                runner.map(tasks, RecordWork(datasets=named), finish)
         finally:
             if bar is not None:
                 bar.close()

@@ -2,7 +2,8 @@
 
 ``mibench run --out DIR`` appends every record the moment it exists, so a grid that is killed
 keeps everything it finished; run again, it skips what is stored and does the rest. A run is
-identified by its :func:`run_key` (estimator, params, dataset, n, seed, mibench version), and the
+identified by its :func:`run_key` (the estimator's identity and, for a plugin, its distribution's
+version; its params, canonical by their declared types; dataset, n, seed, mibench version), and the
 file holds each key at most once: re-running failed runs (``--rerun-failed``) first rewrites the
 file without them, atomically.
 
@@ -13,20 +14,26 @@ to a file opened for appending, followed by ``fsync``.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from mibench.core.contracts import Estimator, Record
-from mibench.core.records import RECORDS_FILENAME, json_safe, parse_record_line
+from mibench.core.cache import write_atomically
+from mibench.core.contracts import (
+    Estimator,
+    Record,
+    canonical_params,
+    estimator_identity,
+    estimator_version,
+)
+from mibench.core.records import RECORDS_FILENAME, params_text, parse_record_line, record_line
 from mibench.core.validation import InputError
 
 __all__ = ["ResultStore", "RunKey", "run_key", "record_key"]
 
-RunKey = tuple[str, str, str, int, int, str]
+#: (estimator identity, plugin version, params, dataset, n, seed, mibench version)
+RunKey = tuple[str, str, str, str, int, int, str]
 
 
 def _current_version() -> str:
@@ -35,27 +42,32 @@ def _current_version() -> str:
     return __version__
 
 
-def _params_text(params: dict[str, Any]) -> str:
-    # Through JSON, so that params read back from the file give the same text as live ones.
-    return json.dumps(json_safe(params), sort_keys=True, default=str)
-
-
 def run_key(estimator: Estimator, dataset: str, n: int, seed: int,
             version: str | None = None) -> RunKey:
-    """The identity of one run: (estimator, params, dataset, n, seed, mibench version)."""
-    return (estimator.name, _params_text(estimator.get_params()), dataset, int(n), int(seed),
+    """The identity of one run.
+
+    (estimator identity, plugin version, params, dataset, n, seed, mibench version): the
+    identity is the registry name, or ``module:qualname`` of an unregistered class
+    (:func:`mibench.core.contracts.estimator_identity`), so two unregistered estimators never
+    share a key; a plugin's distribution version is part of it, so a new release of the plugin
+    is a new run; params are canonical by their declared types
+    (:func:`mibench.core.contracts.canonical_params`), so ``variant=1``, ``1.0`` and ``True``
+    are one run.
+    """
+    return (estimator_identity(estimator), estimator_version(estimator) or "",
+            params_text(canonical_params(estimator)), dataset, int(n), int(seed),
             version or _current_version())
 
 
 def record_key(record: Record) -> RunKey:
-    """The :func:`run_key` of the run a record came from."""
+    """The :func:`run_key` of the run a record came from (its params were stored canonical)."""
     version = getattr(record, "mibench_version", None) or _current_version()
-    return (record.estimator, _params_text(record.params), record.dataset, int(record.n),
-            int(record.seed), version)
+    return (record.estimator, record.estimator_version or "", params_text(record.params),
+            record.dataset, int(record.n), int(record.seed), version)
 
 
 def _record_line(record: Record) -> bytes:
-    return (json.dumps(json_safe(record.to_dict(include_extras=True))) + "\n").encode("utf-8")
+    return record_line(record).encode("utf-8")
 
 
 class ResultStore:
@@ -164,14 +176,8 @@ class ResultStore:
 
     def _rewrite(self, records: Iterable[Record]) -> None:
         self._close_file()
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "wb") as handle:
-            for record in records:
-                handle.write(_record_line(record))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
-        _fsync_directory(self.directory)
+        lines = b"".join(_record_line(record) for record in records)
+        write_atomically(self.path, lambda handle: handle.write(lines))
 
     def _close_file(self) -> None:
         if self._fd is not None:
@@ -210,15 +216,3 @@ def _lock_directory(directory: Path):
             "give another --out"
         ) from None
     return handle
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename itself must reach the disk, or a crash could bring the old file back.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # not possible on every platform (Windows)
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -5,6 +5,11 @@ shown are computed in one place, :func:`mibench.results.scoring.score_suites`, w
 and the asv accuracy tracks use too, so a leaderboard, the summary and the benchmark history
 always count "solved" the same way. Each suite has its own table and denominator.
 
+A store may hold the records of several mibench versions (a run is a new run in a new
+version): the report shows the latest version's records only, and says how many of which
+versions it left out (:func:`split_versions`); ``--all-versions`` reports each version on its
+own. Records of two versions are never averaged together.
+
 Several seeds of the same (estimator, params, task, n) are first averaged: the cell's estimate is
 the mean of its successful runs' estimates, as in the main figure of Beyond-Normal (Czyz et al.,
 NeurIPS 2023). A task is solved when that mean is within a factor 1.5 of the truth
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from mibench.core.contracts import Record
+from mibench.core.formatting import HTML_STYLE, format_number, format_seconds
 from mibench.core.validation import InputError
 from mibench.estimators.registry import bound_kind_of
 from mibench.grid.provenance import environment_lines
@@ -32,6 +39,7 @@ from mibench.results.scoring import (
     Cell,
     SuiteScore,
     aggregate,
+    configuration_labels,
     log_ratio,
     params_key,
     score_suites,
@@ -45,6 +53,7 @@ __all__ = [
     "leaderboard_html",
     "leaderboard_markdown",
     "plot_heatmap",
+    "split_versions",
     "write_report",
 ]
 
@@ -63,41 +72,26 @@ AGGREGATION_NOTE = (
 HEATMAP_CLIP = math.log(4.0)
 
 
-def _params_key(params: dict[str, Any]) -> str:
-    return params_key(params)
-
-
-def _varying_params(cells: Sequence[Cell]) -> dict[str, set[str]]:
-    """For each estimator, the parameter names whose values differ between its rows."""
-    values: dict[str, dict[str, set[str]]] = {}
-    for cell in cells:
-        for name, value in cell.params.items():
-            values.setdefault(cell.estimator, {}).setdefault(name, set()).add(repr(value))
+def _labels(cells_or_scores: Sequence[Cell | SuiteScore]) -> dict[tuple[str, str, int], str]:
+    """The label of each (estimator, params, n): the estimator with its varying parameters
+    (:func:`mibench.results.scoring.configuration_labels`), and n where several were run."""
+    settings = configuration_labels((c.estimator, c.params) for c in cells_or_scores)
+    several_n = len({c.n for c in cells_or_scores}) > 1
     return {
-        estimator: {name for name, seen in params.items() if len(seen) > 1}
-        for estimator, params in values.items()
+        (c.estimator, params_key(c.params), c.n):
+            settings[(c.estimator, params_key(c.params))] + (f", n={c.n}" if several_n else "")
+        for c in cells_or_scores
     }
-
-
-def _label(estimator: str, params: dict[str, Any], n: int | None, varying: set[str]) -> str:
-    shown = ", ".join(f"{k}={params[k]!r}" for k in sorted(varying) if k in params)
-    text = f"{estimator}({shown})" if shown else estimator
-    return text if n is None else f"{text}, n={n}"
 
 
 def _heatmap_rows(cells: Sequence[Cell]) -> list[tuple[str, list[Cell]]]:
     """One heatmap row per (estimator, params, n), in the order they first appear, each with
     its label and its cells (seeds combined)."""
-    varying = _varying_params(cells)
-    several_n = len({cell.n for cell in cells}) > 1
+    labels = _labels(cells)
     groups: dict[tuple, list[Cell]] = {}
     for cell in cells:
-        groups.setdefault((cell.estimator, _params_key(cell.params), cell.n), []).append(cell)
-    return [
-        (_label(estimator, group[0].params, n if several_n else None, varying.get(estimator, set())),
-         group)
-        for (estimator, _, n), group in groups.items()
-    ]
+        groups.setdefault((cell.estimator, params_key(cell.params), cell.n), []).append(cell)
+    return [(labels[key], group) for key, group in groups.items()]
 
 
 def _leaderboard_row(score: SuiteScore, label: str) -> dict[str, Any]:
@@ -141,22 +135,11 @@ def leaderboard(records: Iterable[Record]) -> list[dict[str, Any]]:
 
 
 def _ranked(scores: Sequence[SuiteScore]) -> list[dict[str, Any]]:
-    from mibench.datasets.suites import suite_names
-
-    varying: dict[str, dict[str, set[str]]] = {}
-    for score in scores:
-        for name, value in score.params.items():
-            varying.setdefault(score.estimator, {}).setdefault(name, set()).add(repr(value))
-    several_n = len({score.n for score in scores}) > 1
-    rows = [
-        _leaderboard_row(
-            score,
-            _label(score.estimator, score.params, score.n if several_n else None,
-                   {k for k, seen in varying.get(score.estimator, {}).items() if len(seen) > 1}),
-        )
-        for score in scores
-    ]
-    order = {name: i for i, name in enumerate(suite_names())}
+    labels = _labels(scores)
+    rows = [_leaderboard_row(score, labels[(score.estimator, params_key(score.params), score.n)])
+            for score in scores]
+    # Suites in the order the records hold them (score_suites keeps it): no registry lookup.
+    order = {name: i for i, name in enumerate(dict.fromkeys(score.suite for score in scores))}
 
     def rank(row):
         error = row["median_abs_log_ratio"]
@@ -171,8 +154,11 @@ def other_suite_lines(records: Iterable[Record], unit: str = "nats") -> list[str
     one line each, as the CLI summary prints them."""
     from mibench.results.tables import score_line, seeds_text
 
+    records = list(records)
+    labels = configuration_labels((r.estimator, r.params) for r in records)
     return [
-        f"{score.suite}: {score.estimator} ({seeds_text(score)}): {score_line(score, unit)}"
+        f"{score.suite}: {labels[(score.estimator, params_key(score.params))]} "
+        f"({seeds_text(score)}): {score_line(score, unit)}"
         for score in score_suites(records)
         if score.scoring != "solved" and score.datasets
     ]
@@ -191,18 +177,6 @@ def provenance_lines(records: Sequence[Record]) -> list[str]:
         f"records: {len(records)} ({sum(r.status == 'failed' for r in records)} failed, "
         f"{sum(r.status == 'skipped' for r in records)} skipped)",
     ]
-
-
-def _format(value: float, digits: int = 3) -> str:
-    if math.isnan(value):
-        return "-"
-    if math.isinf(value):
-        return "inf"
-    return f"{value:.{digits}f}"
-
-
-def _format_seconds(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.3g}"
 
 
 _COLUMNS = (
@@ -226,8 +200,8 @@ def _table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
                 str(rank),
                 row["label"],
                 f"{row['solved']} / {row['tasks']}",
-                _format(row["median_abs_log_ratio"]),
-                _format_seconds(row["median_seconds"]),
+                format_number(row["median_abs_log_ratio"], 3, nan="-"),
+                format_seconds(row["median_seconds"]),
                 f"{row['failed']} / {row['runs']}",
                 str(row["n"]),
                 str(row["seeds"]),
@@ -238,7 +212,7 @@ def _table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
 
 
 def _params_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    return [f"{row['label']}: {_params_key(row['params'])}" for row in rows]
+    return [f"{row['label']}: {params_key(row['params'])}" for row in rows]
 
 
 def _by_suite(rows: Sequence[dict[str, Any]]) -> dict[str | None, list[dict[str, Any]]]:
@@ -283,18 +257,6 @@ def leaderboard_markdown(
     lines += ["", "Parameters of each row:", ""]
     lines += [f"- `{line}`" for line in dict.fromkeys(_params_lines(rows))]
     return "\n".join(lines) + "\n"
-
-
-_HTML_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 80em; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #ddd; }
-th { background: #f4f4f4; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-p.note { max-width: 60em; }
-code { font-size: 90%; }
-img { max-width: 100%; }
-"""
 
 
 def leaderboard_html(
@@ -346,7 +308,7 @@ def leaderboard_html(
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<title>mibench leaderboard</title>\n"
-        f"<style>{_HTML_STYLE}</style>\n</head>\n<body>\n"
+        f"<style>{HTML_STYLE}</style>\n</head>\n<body>\n"
         "<h1>mibench leaderboard</h1>\n"
         f"<ul>{provenance}</ul>\n"
         f'<p class="note">{html.escape(AGGREGATION_NOTE)}</p>\n'
@@ -419,7 +381,8 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
     )
 
     def annotate(i, j, text, **kwargs):
-        axes.text(j, i, text, ha="center", va="center", fontsize=6.5, **kwargs)
+        kwargs.setdefault("fontsize", 6.5)  # a failed cell asks for a smaller one
+        axes.text(j, i, text, ha="center", va="center", **kwargs)
 
     for j, task in enumerate(tasks):
         truth = truths.get(task)
@@ -459,9 +422,71 @@ def plot_heatmap(records: Iterable[Record], path: str | Path) -> Path:
     return path
 
 
-def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str, Path]:
-    """Write ``leaderboard.md``, ``leaderboard.html`` and ``heatmap.png`` into ``output_dir``,
-    and the uncertainty of the scores (:func:`mibench.results.uncertainty.write_uncertainty`).
+def _version_order(version: str) -> tuple:
+    """A sortable form of a version string: its numbers in order; "" (records written before
+    0.2 named none) sorts first."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)) if version else (-1,)
+
+
+def split_versions(records: Iterable[Record]) -> tuple[str, dict[str, list[Record]]]:
+    """The records grouped by the mibench version that wrote them, newest first.
+
+    Returns
+    -------
+    latest : str
+        The newest version ("" if no record names one).
+    by_version : dict of str to list of Record
+        Every version's records, newest version first.
+    """
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.mibench_version or "", []).append(record)
+    ordered = dict(sorted(groups.items(), key=lambda item: _version_order(item[0]), reverse=True))
+    return next(iter(ordered), ""), ordered
+
+
+def _version_name(version: str) -> str:
+    return version or "unknown (before 0.2)"
+
+
+def _left_out_line(latest: str, by_version: dict[str, list[Record]]) -> list[str]:
+    older = [(version, len(group)) for version, group in by_version.items() if version != latest]
+    if not older:
+        return []
+    listed = ", ".join(f"{count} of mibench {_version_name(version)}" for version, count in older)
+    return [f"shown: the {len(by_version[latest])} records of mibench {_version_name(latest)}, "
+            f"the latest version in the store; left out: {listed} (mibench report "
+            "--all-versions reports each version on its own)"]
+
+
+def _write_one(records: list[Record], output_dir: Path, store_dir: Path,
+               extra_header: Sequence[str]) -> dict[str, Path]:
+    rows = leaderboard(records)
+    header = provenance_lines(records) + list(extra_header)
+    header += environment_lines(store_dir)  # from the store's provenance.json, if any
+    others = other_suite_lines(records)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    heatmap = plot_heatmap(records, output_dir / "heatmap.png")
+    markdown = output_dir / "leaderboard.md"
+    markdown.write_text(leaderboard_markdown(rows, header, others), encoding="utf-8")
+    page = output_dir / "leaderboard.html"
+    page.write_text(leaderboard_html(rows, heatmap.read_bytes(), header, others), encoding="utf-8")
+    # Intervals over seeds, convergence and standard-error coverage, appended to
+    # leaderboard.md, with task_spread.csv and intervals.png.
+    from mibench.results.uncertainty import write_uncertainty
+
+    extra = write_uncertainty(records, output_dir, leaderboard=markdown)
+    return {"leaderboard": markdown, "html": page, "heatmap": heatmap, **extra}
+
+
+def write_report(records: Iterable[Record], output_dir: str | Path,
+                 all_versions: bool = False) -> dict[str, Path]:
+    """Write ``leaderboard.md``, ``leaderboard.html`` and ``heatmap.png`` into ``output_dir``.
+
+    Only the records of the latest mibench version among ``records`` are reported (a header
+    line says what was left out), unless ``all_versions``: then each older version is reported
+    on its own as well, into ``output_dir/versions/VERSION/``. Records of two versions are
+    never averaged together.
 
     Parameters
     ----------
@@ -469,29 +494,39 @@ def write_report(records: Iterable[Record], output_dir: str | Path) -> dict[str,
         For example ``mibench.core.records.load_records(DIR)``.
     output_dir : str or Path
         Created if missing.
+    all_versions : bool, default False
+        Report every version's records, each on its own.
 
     Returns
     -------
     dict of str to Path
         ``{"leaderboard": ..., "html": ..., "heatmap": ..., "task_spread": ...,
-        "intervals": ...}``.
+        "intervals": ...}`` (the last two from :func:`mibench.results.uncertainty.write_uncertainty`),
+        and with ``all_versions`` ``"leaderboard VERSION"`` for each older version.
+
+    Raises
+    ------
+    InputError
+        For no records, or a directory the report cannot be written into.
     """
     records = list(records)
     if not records:
         raise InputError("no records to report on")
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    rows = leaderboard(records)
-    header, others = provenance_lines(records), other_suite_lines(records)
-    header += environment_lines(output_dir)  # from the store's provenance.json, if any
-    heatmap = plot_heatmap(records, output_dir / "heatmap.png")
-    markdown = output_dir / "leaderboard.md"
-    markdown.write_text(leaderboard_markdown(rows, header, others), encoding="utf-8")
-    page = output_dir / "leaderboard.html"
-    page.write_text(leaderboard_html(rows, heatmap.read_bytes(), header, others), encoding="utf-8")
-    # Issue 21: intervals over seeds, convergence and standard-error coverage, appended to
-    # leaderboard.md, with task_spread.csv and intervals.png (mibench.results.uncertainty).
-    from mibench.results.uncertainty import write_uncertainty
-
-    extra = write_uncertainty(records, output_dir, leaderboard=markdown)
-    return {"leaderboard": markdown, "html": page, "heatmap": heatmap, **extra}
+    latest, by_version = split_versions(records)
+    try:
+        if not all_versions:
+            return _write_one(by_version[latest], output_dir, output_dir,
+                              _left_out_line(latest, by_version))
+        written = {}
+        for version, group in by_version.items():
+            if version == latest:
+                written.update(_write_one(group, output_dir, output_dir, ()))
+            else:
+                directory = output_dir / "versions" / (version or "unknown")
+                written[f"leaderboard {_version_name(version)}"] = _write_one(
+                    group, directory, output_dir, ())["leaderboard"]
+        return written
+    except OSError as error:
+        raise InputError(f"cannot write the report into {output_dir}: "
+                         f"{error.strerror or error}") from None

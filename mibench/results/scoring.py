@@ -3,16 +3,25 @@ and one score per suite.
 
 All inputs in nats. :func:`score_suites` is the one scoring function: the CLI summary, the
 reports and the asv accuracy tracks all call it, so every place counts "solved" the same way.
+
+Scoring is a pure function of the records: each record carries what scoring needs (its
+``suite``, the suite's ``scoring`` method, the dataset's ``tags`` and the ``suites`` that hold
+the dataset), so a stored record is scored the same whatever mibench is installed when the
+report is made. Records written before mibench 0.3 lack those fields; for them only, and only
+for the missing field, the installed registry is asked (as 0.2 did), so the report of such an
+old store can change with the installed version (:func:`record_suite`, :func:`record_scoring`,
+:func:`record_tags`, :func:`record_suites`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mibench.core.records import params_text
 
 __all__ = [
     "NATS_PER_BIT",
@@ -20,15 +29,20 @@ __all__ = [
     "Cell",
     "SuiteScore",
     "aggregate",
+    "configuration_labels",
     "is_scorable",
     "is_solved",
     "log_ratio",
     "params_key",
+    "record_scoring",
     "record_suite",
+    "record_suites",
+    "record_tags",
     "rise_per_decade",
     "score_suites",
     "suite_scoring",
     "to_unit",
+    "varying_params",
 ]
 
 #: Beyond-Normal's criterion: an estimate solves a task when it is within a factor 1.5 of the
@@ -72,8 +86,9 @@ def to_unit(value_in_nats: float | None, unit: str) -> float | None:
 
 
 def params_key(params: dict[str, Any]) -> str:
-    """A canonical text of an estimator's parameters, to group records by configuration."""
-    return json.dumps(params, sort_keys=True, default=str)
+    """A canonical text of an estimator's parameters, to group records by configuration
+    (:func:`mibench.core.records.params_text`)."""
+    return params_text(params)
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,8 @@ class Cell:
     error: str | None
     suite: str | None = None
     skipped: int = 0
+    tags: tuple[str, ...] = ()
+    suites: tuple[str, ...] = ()
 
     @property
     def scorable(self) -> bool:
@@ -132,14 +149,101 @@ class Cell:
         return abs(log_ratio(self.estimate, self.truth))
 
 
+def varying_params(settings: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """For each estimator, the names of the parameters whose values differ between its
+    settings (``settings``: (estimator, params) pairs), sorted."""
+    seen: dict[str, dict[str, set[str]]] = {}
+    for estimator, params in settings:
+        for name, value in params.items():
+            seen.setdefault(estimator, {}).setdefault(name, set()).add(params_text({"v": value}))
+    return {estimator: sorted(name for name, values in by_name.items() if len(values) > 1)
+            for estimator, by_name in seen.items()}
+
+
+def configuration_labels(settings: Iterable[tuple[str, dict[str, Any]]]) -> dict[tuple[str, str], str]:
+    """THE label of each estimator setting, used by every table, summary and report: the
+    estimator, with the parameters that differ between its settings (``ksg(k=3)`` and
+    ``ksg(k=10)``; plain ``ksg`` when it ran in one setting).
+
+    Parameters
+    ----------
+    settings : iterable of (str, dict)
+        (estimator, params) of every setting shown together.
+
+    Returns
+    -------
+    dict
+        ``(estimator, params_key(params))`` to its label.
+    """
+    settings = list(settings)
+    varying = varying_params(settings)
+    labels = {}
+    for estimator, params in settings:
+        shown = ", ".join(f"{k}={params[k]!r}" for k in varying.get(estimator, ()) if k in params)
+        labels[(estimator, params_key(params))] = f"{estimator}({shown})" if shown else estimator
+    return labels
+
+
 def record_suite(record) -> str | None:
-    """The suite a record is scored under: the one it names, else the first that holds its
-    dataset (records written before suites were recorded)."""
+    """The suite a record is scored under: the one it names, else (records written before
+    suites were recorded) the first installed suite that holds its dataset."""
     if record.suite:
         return record.suite
     from mibench.datasets.suites import suite_of
 
     return suite_of(record.dataset)
+
+
+def suite_scoring(suite: str | None) -> str:
+    """How the INSTALLED suite ``suite`` is scored ("solved" for None or an unknown suite): the
+    fallback for records written before records carried their scoring."""
+    if suite is None:
+        return "solved"
+    from mibench.datasets.suites import get_suite
+
+    try:
+        return get_suite(suite).scoring
+    except ValueError:  # a suite of another version of mibench
+        return "solved"
+
+
+def record_scoring(record) -> str:
+    """How the record's suite is scored: as the record says, else (old records) as the
+    installed suite is."""
+    scoring = getattr(record, "scoring", None)
+    if scoring and record.suite:
+        return scoring
+    return suite_scoring(record_suite(record))
+
+
+def _installed_tags(dataset: str) -> frozenset[str] | None:
+    from mibench.datasets import dataset_tags
+
+    try:
+        return dataset_tags(dataset)
+    except ValueError:  # not registered in this version
+        return None
+
+
+def record_tags(record) -> tuple[str, ...]:
+    """The dataset's tags: as the record says, else (old records) the installed dataset's."""
+    tags = getattr(record, "tags", None)
+    if tags is None:
+        tags = _installed_tags(record.dataset) or ()
+    return tuple(sorted(tags))
+
+
+def record_suites(record) -> tuple[str, ...]:
+    """Every suite that holds the record's dataset: as the record says, else (old records) the
+    installed suites whose tag the installed dataset carries; at least its own suite."""
+    suites = getattr(record, "suites", None)
+    if suites is None:
+        from mibench.datasets.suites import SUITES
+
+        tags = _installed_tags(record.dataset) or frozenset()
+        suites = [suite.name for suite in SUITES if suite.tag in tags]
+    own = record_suite(record)
+    return tuple(suites) if own is None or own in suites else (own, *suites)
 
 
 def aggregate(records: Iterable) -> list[Cell]:
@@ -151,10 +255,10 @@ def aggregate(records: Iterable) -> list[Cell]:
     groups: dict[tuple, list] = {}
     suites: dict[tuple, str | None] = {}
     for record in records:
-        suite = record_suite(record)
         key = (record.estimator, params_key(record.params), record.dataset, record.n)
         groups.setdefault(key, []).append(record)
-        suites.setdefault(key, suite)
+        if key not in suites:
+            suites[key] = record_suite(record)
     cells = []
     for key, runs in groups.items():
         ok = [r for r in runs if r.status == "ok"]
@@ -175,6 +279,8 @@ def aggregate(records: Iterable) -> list[Cell]:
                 error=(failed or skipped)[0].error if (failed or skipped) else None,
                 suite=suites[key],
                 skipped=len(skipped),
+                tags=record_tags(runs[0]),
+                suites=record_suites(runs[0]),
             )
         )
     return cells
@@ -246,17 +352,6 @@ class SuiteScore:
     median_seconds: float = math.nan
 
 
-def suite_scoring(suite: str | None) -> str:
-    if suite is None:
-        return "solved"
-    from mibench.datasets.suites import get_suite
-
-    try:
-        return get_suite(suite).scoring
-    except ValueError:  # a suite of another version of mibench, read from saved records
-        return "solved"
-
-
 def rise_per_decade(sizes: Sequence[float], values: Sequence[float | None]) -> float:
     """Least-squares slope of ``values`` against log10 of ``sizes``: nats per decade of n.
 
@@ -280,24 +375,11 @@ def _growth_per_decade(cells: Sequence[Cell]) -> float:
     return statistics.fmean(slopes) if slopes else math.nan
 
 
-def _scored_under(cell: Cell, selected: set[str]) -> list[str | None]:
+def _scored_under(cell: Cell, selected: Sequence[str]) -> list[str | None]:
     """The suites a cell counts toward: every suite that was run (``selected``) and holds its
-    dataset, so a Beyond-Normal v1 task that v2 reuses counts toward v2 too when v2 was run;
-    its own suite where the dataset is not registered in this version."""
-    from mibench.datasets import dataset_tags
-    from mibench.datasets.suites import get_suite
-
-    try:
-        tags = dataset_tags(cell.dataset)
-    except ValueError:
-        return [cell.suite]
-    members = []
-    for suite in sorted(selected):
-        try:
-            if get_suite(suite).tag in tags:
-                members.append(suite)
-        except ValueError:  # a suite of another version of mibench
-            continue
+    dataset (as its records say), so a Beyond-Normal v1 task that v2 reuses counts toward v2
+    too when v2 was run; its own suite where no selected suite holds it."""
+    members = [suite for suite in selected if suite in cell.suites]
     return members or [cell.suite]
 
 
@@ -314,14 +396,20 @@ def score_suites(records: Iterable) -> list[SuiteScore]:
     -------
     list of SuiteScore
         In the order the (estimator, params) configurations first appear, then by suite in
-        the order of :data:`mibench.datasets.suites.SUITES` (unregistered datasets last), then by n.
+        the order the suites first appear in the records (unregistered datasets last), then
+        by n.
     """
-    from mibench.datasets.suites import suite_names
-
     records = list(records)
     cells = aggregate(records)
-    order = {name: i for i, name in enumerate(suite_names())}
-    selected = {record_suite(record) for record in records} - {None}
+    # Suites in the order they first appear in the records (a grid runs them in registry
+    # order), each scored as its records say.
+    scorings: dict[str, str] = {}
+    for record in records:
+        suite = record_suite(record)
+        if suite is not None and suite not in scorings:
+            scorings[suite] = record_scoring(record)
+    selected = list(scorings)
+    order = {name: i for i, name in enumerate(selected)}
     groups: dict[tuple, list[Cell]] = {}
     for cell in cells:
         for suite in _scored_under(cell, selected):
@@ -338,7 +426,7 @@ def score_suites(records: Iterable) -> list[SuiteScore]:
             params=dict(group[0].params),
             n=n,
             suite=suite,
-            scoring=suite_scoring(suite),
+            scoring=scorings.get(suite, "solved"),
             datasets=len(ran),
             seeds=max(cell.runs for cell in group),
             runs=sum(cell.runs for cell in group),
@@ -363,13 +451,8 @@ def score_suites(records: Iterable) -> list[SuiteScore]:
                     largest_abs_estimate=max(abs(e) for e in estimates),
                 )
         else:
-            from mibench.datasets import dataset_tags
-
             def is_noisy(cell):
-                try:
-                    return "stochastic" in dataset_tags(cell.dataset)
-                except ValueError:  # not registered in this version
-                    return False
+                return "stochastic" in cell.tags
 
             def abs_errors(group):
                 return [abs(c.estimate - c.truth) for c in group if c.estimate is not None]

@@ -12,16 +12,18 @@ import math
 from collections.abc import Sequence
 
 from mibench.core.contracts import RECORD_KEYS, Record
+from mibench.core.formatting import format_number
 from mibench.core.records import json_safe
 from mibench.results.scoring import (
     SOLVED_RATIO,
     SuiteScore,
+    configuration_labels,
     is_scorable,
     is_solved,
     params_key,
+    record_scoring,
     record_suite,
     score_suites,
-    suite_scoring,
     to_unit,
 )
 
@@ -34,16 +36,6 @@ __all__ = [
     "score_line",
     "seeds_text",
 ]
-
-
-def format_number(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if math.isnan(value):
-        return "nan"
-    return f"{value:.{digits}f}"
 
 
 def _display_record(record: Record, unit: str) -> dict:
@@ -64,13 +56,16 @@ def records_json(records: Sequence[Record], unit: str = "nats") -> str:
 
 
 def records_csv(records: Sequence[Record], unit: str = "nats") -> str:
-    """CSV with a header of :data:`RECORD_KEYS`; params as a JSON object in one cell."""
+    """CSV with a header of :data:`RECORD_KEYS`; params, tags and suites as JSON in one cell."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(RECORD_KEYS), lineterminator="\n")
     writer.writeheader()
     for record in records:
         row = json_safe(_display_record(record, unit))
         row["params"] = json.dumps(row["params"], sort_keys=True)
+        for key in ("tags", "suites"):  # lists as JSON in one cell, like params
+            if row.get(key) is not None:
+                row[key] = json.dumps(row[key])
         writer.writerow(row)
     return buffer.getvalue()
 
@@ -85,7 +80,7 @@ def _within_cell(record: Record) -> str:
     """This run against the factor-1.5 band, on suites scored by "solved" only."""
     if not record.ok:
         return "FAILED"
-    if suite_scoring(record_suite(record)) != "solved" or not is_scorable(record.truth):
+    if record_scoring(record) != "solved" or not is_scorable(record.truth):
         return ""
     return "yes" if is_solved(record.estimate, record.truth) else "no"
 
@@ -110,11 +105,18 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
     seed-averaged estimate (:func:`mibench.results.scoring.score_suites`, in the summary), and a per-run
     verdict beside it would read as a second score.
 
-    The estimator and its non-default columns (n, seed) appear only when they vary. Skipped
+    The estimator and its non-default columns (n, seed) appear only when they vary; an
+    estimator run in several settings is labelled by the parameters that vary
+    (:func:`mibench.results.scoring.configuration_labels`: ``ksg(k=3)``, ``ksg(k=10)``). Skipped
     runs (an estimator of another quantity than the dataset provides) are not rows: a line
     under the table counts them, with the reason.
     """
     shown = [r for r in records if r.status != "skipped"]
+    labels = configuration_labels((r.estimator, r.params) for r in records)
+
+    def label(record: Record) -> str:
+        return labels[(record.estimator, params_key(record.params))]
+
     show_estimator = len({(r.estimator, params_key(r.params)) for r in shown}) > 1
     show_n = len({r.n for r in shown}) > 1
     show_seed = len({r.seed for r in shown}) > 1
@@ -137,7 +139,7 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
         for record in group:
             estimate = format_number(to_unit(record.estimate, unit)) if record.ok else "failed"
             rows.append(
-                ([record.estimator] if show_estimator else [])
+                ([label(record)] if show_estimator else [])
                 + [record.dataset]
                 + ([str(record.n)] if show_n else [])
                 + ([str(record.seed)] if show_seed else [])
@@ -150,7 +152,7 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
                 ]
             )
             if not record.ok:
-                failures.append(f"  {record.estimator} on {record.dataset} (n={record.n}, "
+                failures.append(f"  {label(record)} on {record.dataset} (n={record.n}, "
                                 f"seed={record.seed}): {_first_line(record.error)}")
     cells = [row for row in rows if not isinstance(row, str)]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *cells)]
@@ -181,7 +183,7 @@ def records_table(records: Sequence[Record], unit: str = "nats") -> str:
     for record in records:
         if record.status == "skipped":
             reason = _first_line(record.error).split("; ")[0]
-            skipped[(record.estimator, reason)] = skipped.get((record.estimator, reason), 0) + 1
+            skipped[(label(record), reason)] = skipped.get((label(record), reason), 0) + 1
     if skipped:
         lines += ["", "Not run (the dataset does not provide what the estimator estimates):"]
         lines += [f"  {estimator}: {count} runs ({reason})"
@@ -247,6 +249,7 @@ def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
     from mibench.results.uncertainty import interval_suffixes
 
     intervals = interval_suffixes(records)
+    labels = configuration_labels((r.estimator, r.params) for r in records)
     paragraphs = []
     configurations = list(dict.fromkeys((s.estimator, params_key(s.params)) for s in scores))
     any_layers = any(s.scoring == "layers" and s.infinite_truth for s in scores)
@@ -255,7 +258,7 @@ def records_summary(records: Sequence[Record], unit: str = "nats") -> str:
                and s.datasets]
         group = [r for r in records if (r.estimator, params_key(r.params)) == (estimator, key)]
         width = max((len(s.suite or "no suite") for s in own), default=0)
-        lines = [f"{estimator}:"]
+        lines = [f"{labels.get((estimator, key), estimator)}:"]
         lines += [f"  {(s.suite or 'no suite').ljust(width)}  {seeds_text(s)}: {score_line(s, unit)}"
                   + intervals.get((s.estimator, key, s.suite, s.n), "")
                   for s in own]

@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from mibench.core import cache
 
 
@@ -82,3 +84,62 @@ def test_two_processes_filling_one_entry_at_once_leave_a_whole_file(tmp_path):
     stored = json.loads(entry.read_text())["value"]
     assert stored["writer"] in ("a", "b")
     assert stored["payload"] == [stored["writer"] * 100] * 5000
+
+
+def test_a_structurally_wrong_entry_is_missing_and_a_whole_one_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_DIR_VARIABLE, str(tmp_path))
+    key = {"what": "a truth"}
+    fields = {"value": float, "stderr": float}
+    cache.write_json("truths", key, {"value": 1, "stderr": 0.5})
+    assert cache.read_json_fields("truths", key, fields) == {"value": 1.0, "stderr": 0.5}
+    for wrong in ({"value": "abc", "stderr": 0.1}, {"value": 1.0}, [1.0, 0.1],
+                  {"value": True, "stderr": 0.1}):
+        cache.write_json("truths", key, wrong)
+        assert cache.read_json_fields("truths", key, fields) is None
+
+
+def test_the_truth_caches_of_datasets_treat_a_wrong_entry_as_missing(tmp_path, monkeypatch):
+    from mibench.datasets import fine_distributions, network_layers
+
+    monkeypatch.setenv(cache.CACHE_DIR_VARIABLE, str(tmp_path))
+    spec = network_layers.LayerSpec("szt12", "tanh", 0.0, 1, 0)
+    layer_key = network_layers._truth_key(spec)
+    cache.write_json("truths", layer_key, {"value": 1.5, "stderr": 0.0, "how": "exact"})
+    assert network_layers.cached_truth(spec) == (1.5, 0.0, "exact")  # the control: whole
+    cache.write_json("truths", layer_key, {"value": {"nested": 1}, "stderr": 0.0, "how": 3})
+    assert network_layers.cached_truth(spec) is None
+
+    fine_key = fine_distributions._truth_key("some-task")
+    cache.write_json("truths", fine_key, {"value": 0.7, "stderr": 0.001})
+    assert fine_distributions.cached_truth("some-task") == (0.7, 0.001)
+    cache.write_json("truths", fine_key, {"value": None, "stderr": "x"})
+    assert fine_distributions.cached_truth("some-task") is None
+
+
+def test_a_structurally_wrong_cached_network_is_trained_again(tmp_path, monkeypatch):
+    import torch
+
+    import mibench.networks.training as training
+    from mibench.datasets import network_layers
+
+    monkeypatch.setenv(cache.CACHE_DIR_VARIABLE, str(tmp_path))
+
+    class Retrained(Exception):
+        pass
+
+    def train(*args, **kwargs):
+        raise Retrained
+
+    monkeypatch.setattr(training, "train", train)
+    arguments = ("szt12", "tanh", 0.0)
+    path = cache.entry_path("networks", network_layers._network_key(*arguments), ".pt")
+    path.parent.mkdir(parents=True)
+    load = network_layers.trained_network.__wrapped__  # past the in-process cache
+    for wrong in ({"config": "x", "snapshots": {}, "history": {}}, [1, 2, 3],
+                  {"config": {}, "snapshots": {0: "not a state"}, "history": {}}):
+        torch.save(wrong, path)
+        with pytest.raises(Retrained):
+            load(*arguments)
+    # The control: a whole entry is read, not trained.
+    torch.save({"config": {}, "snapshots": {0: {}}, "history": {"loss": []}}, path)
+    assert load(*arguments).snapshots == {0: {}}

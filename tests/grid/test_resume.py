@@ -11,7 +11,7 @@ from pathlib import Path
 from _faulty_estimators import Correlation, FailsUntilFileExists, Sleeps
 
 import mibench
-from mibench.grid.store import ResultStore, record_key
+from mibench.grid.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ["1v1-normal-0.75", "multinormal-dense-2-2-0.5"]
@@ -56,8 +56,8 @@ def test_a_grid_killed_part_way_and_run_again_has_every_record_exactly_once(tmp_
     assert all(r.status == "ok" for r in records)
     # And they are those of an uninterrupted run in this process.
     reference = mibench.run([Correlation(), Sleeps(seconds=0.0)], DATASETS, n=300, seeds=range(8))
-    assert {record_key(r)[::2]: r.estimate for r in records} == {
-        record_key(r)[::2]: r.estimate for r in reference}  # (name, dataset, seed)
+    assert {(r.estimator, r.dataset, r.seed): r.estimate for r in records} == {
+        (r.estimator, r.dataset, r.seed): r.estimate for r in reference}
 
 
 def test_running_again_skips_stored_runs_and_rerun_failed_redoes_only_failures(tmp_path):
