@@ -31,3 +31,24 @@ def test_cuda_devices_are_checked_against_the_count():
     assert check_device("cuda:0") == "cuda:0"
     with pytest.raises(ValueError, match="finds only"):
         check_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_an_estimator_for_a_gpu_is_built_here_and_fails_only_when_it_runs():
+    """A grid naming device='cuda' parses on a CPU machine; the run fails with the reason."""
+    import numpy as np
+    import pytest as _pytest
+    import torch
+
+    import mibench
+    from mibench.core.errors import InputError
+
+    if torch.cuda.is_available():
+        _pytest.skip("this machine has a CUDA device")
+    x = np.random.default_rng(0).normal(size=(500, 1))
+    for name in ("mine", "ksg"):
+        estimator = mibench.get_estimator(name, device="cuda")
+        assert estimator.get_params()["device"] == "cuda"
+        with _pytest.raises(InputError, match="CUDA"):
+            estimator.estimate(x, x)
+    with _pytest.raises(InputError, match="device must be"):
+        mibench.get_estimator("mine", device="gpu")

@@ -17,7 +17,14 @@ import numpy as np
 
 from mibench.core.contracts import Estimate, Estimator
 from mibench.core.threads import THREADS_VARIABLE
-from mibench.core.validation import InputError, check_choice, check_device, check_integer, check_positive
+from mibench.core.validation import (
+    InputError,
+    check_choice,
+    check_device,
+    check_device_name,
+    check_integer,
+    check_positive,
+)
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.registry import register
 
@@ -194,7 +201,8 @@ class NeuralEstimator(Estimator):
         self.squash = check_choice(squash, "squash", (True, False))
         self.standardize = check_choice(standardize, "standardize", (True, False))
         self.seed = check_integer(seed, "seed", minimum=0)
-        self.device = check_device(device)
+        # The form only: a grid naming device='cuda' must parse on a machine without one.
+        self.device = check_device_name(device)
         self.num_threads = _check_optional_integer(num_threads, "num_threads", 1)
         self.selection = check_choice(selection, "selection", _SELECTIONS)
 
@@ -220,6 +228,7 @@ class NeuralEstimator(Estimator):
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
         from mibench.estimators.neural.training import TrainingConfig, train_and_estimate
 
+        check_device(self.device)
         config = TrainingConfig(bound=self.bound, **self.get_params())
         value, extras = train_and_estimate(x, y, config)
         return Estimate(value, extras)
@@ -265,6 +274,7 @@ class NeuralEstimator(Estimator):
             if not (isinstance(sample, (tuple, list)) and len(sample) == 2):
                 raise InputError("each sample must be a pair (x, y) of paired samples")
             validated.append(self.validate(*sample))
+        check_device(self.device)
         config = TrainingConfig(bound=self.bound, **self.get_params())
         results: list[Estimate | Exception] = []
         for outcome in train_and_estimate_seeds(validated, config, seeds):
