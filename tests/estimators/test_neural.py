@@ -334,9 +334,12 @@ def test_bound_specific_parameters_are_validated():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
-def test_cuda_without_a_cuda_device_is_a_value_error():
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_cuda_without_a_cuda_device_is_a_value_error_when_the_estimator_runs():
+    estimator = mibench.get_estimator("mine", device="cuda")  # builds: a grid may name it
+    x = np.random.default_rng(0).normal(size=(500, 1))
     with pytest.raises(ValueError, match="device='cuda'.*finds no CUDA device"):
-        mibench.get_estimator("mine", device="cuda")
+        estimator.estimate(x, x)
 
 
 def test_too_few_samples_names_the_reason():
