@@ -219,8 +219,8 @@ def _plot(rows, fractions, zoom, path: Path) -> Path:
                      drawstyle="steps-post", label=f"layer {layer}")
         axes[1].plot(*zip(*curve("binning", "tanh", layer)), color=colours[layer], lw=1)
     axes[1].plot(*zip(*curve("exact-entropy", "tanh", 1)), color="black", ls=":", lw=2)
-    axes[0].set_title("ReLU network: exact I(X; L_l) = H(L_l), piecewise constant", fontsize=10)
-    axes[1].set_title("tanh network: exact H(L_l) = log 4096 (dotted, every layer) and the "
+    axes[0].set_title("ReLU network: exact H(L_l), piecewise constant", fontsize=10)
+    axes[1].set_title("tanh network: exact H(L_l) = log 4096 (dotted,\nevery layer) and the "
                       "30-bin estimate", fontsize=10)
     axes[2].plot(*zip(*curve("argmax-rule", "tanh")), color="tab:brown", drawstyle="steps-post")
     axes[2].plot(*zip(*curve("softmax-rule", "tanh")), color="tab:olive")
