@@ -153,7 +153,7 @@ class Schedule:
 
 DEFAULT_SCHEDULE = Schedule(epochs=200, snapshots=8, layers=(1, 3, 5), truth_draws_per_centre=2)
 QUICK_SCHEDULE = Schedule(epochs=20, snapshots=3, layers=(1, 3), truth_draws_per_centre=1)
-TINY_SCHEDULE = Schedule(epochs=3, snapshots=2, layers=(1, 3), truth_draws_per_centre=1,
+TINY_SCHEDULE = Schedule(epochs=1, snapshots=2, layers=(1, 3), truth_draws_per_centre=1,
                          seeds=(0, 1), measured_inputs=256)
 #: Seed of the subset of measured inputs.
 SUBSET_SEED = 7
@@ -497,7 +497,7 @@ def information_plane(output_dir: Path, quick: bool = False,
     I(X; T), its epoch, the last value, the fall, the truth's fall, and whether the estimator
     calls a compression the truth does not have; also written to ``compression.csv``) and
     ``calls`` (per network and estimator: how many of its (layer, seed) curves do).
-    ``size="tiny"`` (the tests) measures a fixed subset of 256 inputs and trains 3 epochs from
+    ``size="tiny"`` (the tests) measures a fixed subset of 256 inputs and trains 1 epoch from
     2 seeds.
     """
     output_dir = Path(output_dir)

@@ -70,7 +70,7 @@ class _Settings:
 _SIZES = {
     "default": _Settings(points=1000, query_points=2048, zoom_points=400),
     "quick": _Settings(points=150, query_points=256, zoom_points=120),
-    "tiny": _Settings(points=24, query_points=32, zoom_points=20),
+    "tiny": _Settings(points=12, query_points=16, zoom_points=8),
 }
 
 
@@ -296,7 +296,7 @@ def piecewise_constant(output_dir: Path, quick: bool, size: str | None = None) -
     quick : bool
         150 points on the line instead of 1,000; 256 Monte Carlo query points instead of 2,048.
     size : {"tiny", "quick", "default"}, optional
-        Overrides ``quick``; ``"tiny"`` (24 points) is for the tests.
+        Overrides ``quick``; ``"tiny"`` (12 points) is for the tests.
     """
     settings = _SIZES[size or ("quick" if quick else "default")]
     relu = _Line(_DIRECTION_SEED, "relu")

@@ -7,7 +7,6 @@ import pytest
 from experiment_checks import check_output_files
 
 from mibench.datasets.network_layers import exact_label_information
-from mibench.experiments import run_experiment
 from mibench.experiments.bijection import (
     BIJECTIONS,
     OFF_DATA_JUMP,
@@ -20,10 +19,10 @@ from mibench.experiments.bijection import (
 from mibench.networks.inputs import get_inputs
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("bijection")
-    return run_experiment("bijection", output_dir, quick=True), output_dir
+@pytest.fixture
+def quick_run(quick_run_of):
+    output_dir, result = quick_run_of("bijection")
+    return result, output_dir
 
 
 @pytest.mark.slow

@@ -7,14 +7,12 @@ import math
 import pytest
 from experiment_checks import check_output_files, verdict
 
-from mibench.experiments import run_experiment
 from mibench.experiments.clustering import exact_information
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("clustering")
-    return output_dir, run_experiment("clustering", output_dir, quick=True)
+@pytest.fixture
+def quick_run(quick_run_of):
+    return quick_run_of("clustering")
 
 
 def test_writes_records_summary_and_figures(tiny_run):

@@ -9,14 +9,12 @@ import pytest
 from experiment_checks import check_output_files, read_records, verdict
 from scipy import integrate
 
-from mibench.experiments import run_experiment
 from mibench.experiments.divergence import EXACT_SIGMAS
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("divergence")
-    return output_dir, run_experiment("divergence", output_dir, quick=True)
+@pytest.fixture
+def quick_run(quick_run_of):
+    return quick_run_of("divergence")
 
 
 def test_writes_records_summary_and_figures(tiny_run):

@@ -9,7 +9,6 @@ from experiment_checks import check_output_files
 from scipy import integrate, stats
 
 from mibench.estimators import get_estimator
-from mibench.experiments import run_experiment
 from mibench.experiments.information_plane import (
     DEFAULT_SCHEDULE,
     EXACT_NOISY,
@@ -22,10 +21,10 @@ from mibench.experiments.information_plane import (
 from mibench.networks.training import log_spaced_epochs
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("information-plane")
-    return run_experiment("information-plane", output_dir, quick=True), output_dir
+@pytest.fixture
+def quick_run(quick_run_of):
+    output_dir, result = quick_run_of("information-plane")
+    return result, output_dir
 
 
 @pytest.mark.slow

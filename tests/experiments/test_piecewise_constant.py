@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from experiment_checks import check_output_files, verdict
 
-from mibench.experiments import run_experiment
 from mibench.experiments.piecewise_constant import (
     _NoisyLayerInformation,
     argmax_rule_information,
@@ -18,10 +17,9 @@ from mibench.experiments.piecewise_constant import (
 LOG_INPUTS = math.log(4096)
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("piecewise")
-    return output_dir, run_experiment("piecewise-constant", output_dir, quick=True)
+@pytest.fixture
+def quick_run(quick_run_of):
+    return quick_run_of("piecewise-constant")
 
 
 def test_writes_records_summary_and_figure(tiny_run):

@@ -5,16 +5,15 @@ import math
 
 import pytest
 
-from mibench.experiments import get_experiment, list_experiments, run_experiment
+from mibench.experiments import get_experiment, list_experiments
 from mibench.experiments.staircase import BATCH_SIZE, staircase_verdicts
 
 CEILING = math.log(64)
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("staircase")
-    return output_dir, run_experiment("staircase", output_dir, quick=True)
+@pytest.fixture
+def quick_run(quick_run_of):
+    return quick_run_of("staircase")
 
 
 def test_is_registered():
