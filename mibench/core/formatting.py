@@ -69,6 +69,7 @@ th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.no { color: #b00; font-weight: bold; }
 p.note { max-width: 60em; }
+p.warning { color: #fff; background: #b00; font-weight: bold; padding: 0.5em; }
 code { font-size: 90%; }
 img { max-width: 100%; display: block; margin: 1em 0; }
 """

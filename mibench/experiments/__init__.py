@@ -19,14 +19,27 @@ through :func:`run_experiment` (which the CLI and the tests use), so every exper
 have the same form. ``claim`` is filled in from the registration when the experiment leaves it
 empty, and ``settings["quick"]`` is set from the flag.
 
-``quick`` makes a CI-sized run of the same code: under 60 s on 2 cores, against a default run
-of at most 10 minutes.
+Sizes
+-----
+Every run has a size (:data:`SIZES`): ``"default"`` (the documented run, at most 10 minutes on
+2 cores), ``"quick"`` (the CLI's ``--quick``, at most 60 s) and ``"tiny"`` (what the fast tests
+run: seconds, with every verdict and control still computed, though not all of them are
+decided at that size). An experiment that takes a keyword ``size`` gets it; one that does not
+gets ``quick = size != "default"``. ``settings["size"]`` and ``settings["quick"]`` record it.
+
+Controls
+--------
+Every verdict carries a :class:`Control`: the same check made on a counterfactual where the
+claim says it must fail. :func:`run_experiment` refuses (ValueError) a result with a verdict
+that has none, so an experiment cannot pass by checks that could not have failed; a control
+that holds fails the verdict (:attr:`Verdict.passes`), the experiment and the CLI's exit status.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +49,7 @@ from mibench.core.contracts import Record
 from mibench.core.validation import InputError
 
 __all__ = [
+    "SIZES",
     "TALK_ORDER",
     "Control",
     "ExperimentResult",
@@ -43,7 +57,9 @@ __all__ = [
     "experiment_claim",
     "get_experiment",
     "list_experiments",
+    "check_controls",
     "register_experiment",
+    "resolve_size",
     "run_experiment",
 ]
 
@@ -175,7 +191,39 @@ def get_experiment(name: str) -> Experiment:
     return _REGISTRY[name]
 
 
-def run_experiment(name: str, output_dir: Path, quick: bool = False) -> ExperimentResult:
+#: The run sizes, smallest first: tests, ``--quick``, the documented run.
+SIZES = ("tiny", "quick", "default")
+
+
+def resolve_size(quick: bool = False, size: str | None = None) -> str:
+    """The run size from the ``quick`` flag or an explicit ``size`` (which wins)."""
+    if size is None:
+        return "quick" if quick else "default"
+    if size not in SIZES:
+        raise InputError(f"unknown experiment size {size!r}; valid sizes: {', '.join(SIZES)}")
+    return size
+
+
+def _takes_size(function: Callable) -> bool:
+    try:
+        return "size" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def check_controls(name: str, result: ExperimentResult) -> None:
+    """ValueError naming the verdicts of ``result`` that have no :class:`Control`."""
+    missing = [v.name for v in result.verdicts if not isinstance(v.control, Control)]
+    if missing:
+        raise ValueError(
+            f"experiment {name!r}: every verdict needs a control (the same check on a "
+            f"counterfactual where it must fail); these have none: {'; '.join(missing)}"
+        )
+
+
+def run_experiment(
+    name: str, output_dir: Path, quick: bool = False, *, size: str | None = None
+) -> ExperimentResult:
     """Run the named experiment into ``output_dir`` and write ``records.csv`` and ``summary.md``.
 
     Parameters
@@ -185,17 +233,29 @@ def run_experiment(name: str, output_dir: Path, quick: bool = False) -> Experime
     output_dir : Path
         Created if missing; receives the figures, ``records.csv`` and ``summary.md``.
     quick : bool
-        The CI-sized run.
+        The CI-sized run (``size="quick"``).
+    size : {"tiny", "quick", "default"}, optional
+        Overrides ``quick``; ``"tiny"`` is the size the fast tests run.
+
+    Raises
+    ------
+    ValueError
+        When a verdict of the result has no control (:func:`check_controls`).
     """
     from mibench.experiments.output import write_outputs
 
+    size = resolve_size(quick, size)
     function = get_experiment(name)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    result = function(output_dir, quick)
+    if _takes_size(function):
+        result = function(output_dir, size != "default", size=size)
+    else:
+        result = function(output_dir, size != "default")
     if not result.claim:
         result.claim = _CLAIMS[name]
-    result.settings = {"quick": bool(quick), **result.settings}
+    check_controls(name, result)
+    result.settings = {"quick": size != "default", "size": size, **result.settings}
     write_outputs(result, output_dir, title=name)
     return result
 

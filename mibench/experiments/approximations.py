@@ -87,7 +87,7 @@ class _Settings:
 _SIZES = {
     "tiny": _Settings(vib_betas=(0.01, 1.0), seeds=(0, 1), epochs=3, train_limit=400),
     "quick": _Settings(vib_betas=VIB_BETAS, seeds=(0, 1, 2), epochs=25),
-    "full": _Settings(vib_betas=VIB_BETAS, seeds=(0, 1, 2, 3, 4), epochs=60),
+    "default": _Settings(vib_betas=VIB_BETAS, seeds=(0, 1, 2, 3, 4), epochs=60),
 }
 
 
@@ -320,8 +320,8 @@ def _plot_vib(rows, settings: _Settings, path: Path) -> Path:
     return path
 
 
-def run(output_dir: Path, size: str = "full") -> ExperimentResult:
-    """The approximations experiment at ``size`` ("tiny" for tests, "quick", "full")."""
+def run(output_dir: Path, size: str = "default") -> ExperimentResult:
+    """The approximations experiment at ``size`` ("tiny" for tests, "quick", "default")."""
     import torch
 
     from mibench.core.threads import torch_threads
@@ -377,7 +377,7 @@ def run(output_dir: Path, size: str = "full") -> ExperimentResult:
     "log 1797 for all), while its variational approximations (VIB, nonlinear IB) change the "
     "representation: more robust, and more clustered as beta rises.",
 )
-def approximations(output_dir: Path, quick: bool) -> ExperimentResult:
+def approximations(output_dir: Path, quick: bool, size: str | None = None) -> ExperimentResult:
     """Cross-entropy, VIB and the nonlinear IB on digits (see the module docstring).
 
     Parameters
@@ -386,5 +386,7 @@ def approximations(output_dir: Path, quick: bool) -> ExperimentResult:
         Receives ``approximations_methods.png`` and ``approximations_vib_beta.png``.
     quick : bool
         3 seeds and 25 epochs instead of 5 seeds and 60.
+    size : {"tiny", "quick", "default"}, optional
+        Overrides ``quick``; "tiny" is the size the fast tests run.
     """
-    return run(output_dir, "quick" if quick else "full")
+    return run(output_dir, size or ("quick" if quick else "default"))

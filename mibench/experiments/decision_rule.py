@@ -72,7 +72,7 @@ _SIZES = {
     "tiny": _Settings(betas=(0.5, 2.0), seeds=(0, 1), steps=40, widths=(16,),
                       learning_rate=0.05, train_limit=256),
     "quick": _Settings(betas=BETAS, seeds=(0, 1, 2), steps=150, widths=(32, 16)),
-    "full": _Settings(betas=BETAS, seeds=(0, 1, 2, 3, 4), steps=600, widths=(32, 16)),
+    "default": _Settings(betas=BETAS, seeds=(0, 1, 2, 3, 4), steps=600, widths=(32, 16)),
 }
 
 _CE = "cross-entropy"
@@ -257,8 +257,8 @@ def _plot_information(rows, settings, label_entropy: float, path: Path) -> Path:
     return path
 
 
-def run(output_dir: Path, size: str = "full") -> ExperimentResult:
-    """The decision-rule experiment at ``size`` ("tiny" for tests, "quick", "full")."""
+def run(output_dir: Path, size: str = "default") -> ExperimentResult:
+    """The decision-rule experiment at ``size`` ("tiny" for tests, "quick", "default")."""
     import torch
 
     from mibench.core.threads import torch_threads
@@ -321,7 +321,7 @@ def run(output_dir: Path, size: str = "full") -> ExperimentResult:
     "compression term harmful (beta < 1: chance accuracy) or useless (beta > 1: "
     "cross-entropy's accuracy).",
 )
-def decision_rule(output_dir: Path, quick: bool) -> ExperimentResult:
+def decision_rule(output_dir: Path, quick: bool, size: str | None = None) -> ExperimentResult:
     """The decision-rule IB loss on szt12 against cross-entropy (see the module docstring).
 
     Parameters
@@ -330,5 +330,7 @@ def decision_rule(output_dir: Path, quick: bool) -> ExperimentResult:
         Receives ``decision_rule_accuracy.png`` and ``decision_rule_information.png``.
     quick : bool
         3 seeds, 150 steps and smaller networks instead of 5 seeds and 600 steps.
+    size : {"tiny", "quick", "default"}, optional
+        Overrides ``quick``; "tiny" is the size the fast tests run.
     """
-    return run(output_dir, "quick" if quick else "full")
+    return run(output_dir, size or ("quick" if quick else "default"))

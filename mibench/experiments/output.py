@@ -25,6 +25,8 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "SUMMARY_MD",
     "check_rows",
+    "control_warning",
+    "controls_that_hold",
     "summary_markdown",
     "verdict_table_markdown",
     "write_index",
@@ -83,15 +85,63 @@ def _escape_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+def _control_cells(verdict: Verdict) -> tuple[str, str, str]:
+    """(counterfactual, its value, whether the check holds there) of a verdict's control."""
+    control = verdict.control
+    if control is None:
+        return "NONE (no control)", "", ""
+    return (control.name, format_value(control.value),
+            "HOLDS: the check cannot fail" if control.holds else "no (as it must)")
+
+
+def controls_that_hold(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """The verdicts whose control holds (or that have none): their check proves nothing."""
+    return [v for v in verdicts if v.control is None or v.control.holds]
+
+
+def control_warning(verdicts: Sequence[Verdict]) -> str:
+    """A loud line naming the verdicts whose control holds or is missing; '' when none."""
+    bad = controls_that_hold(verdicts)
+    if not bad:
+        return ""
+    return ("**WARNING: the control holds (or is missing) for " + f"{len(bad)} verdict(s)**: "
+            + "; ".join(_escape_cell(v.name) for v in bad)
+            + ". The same check passed where the claim says it must fail, so these verdicts "
+            "cannot tell the claim from its negation; the experiment fails.")
+
+
 def verdict_table_markdown(verdicts: Sequence[Verdict]) -> str:
-    """The verdicts as a markdown table: number, value, prediction, holds."""
-    lines = ["| number | value | prediction | holds |", "|---|---:|---|---|"]
+    """The verdicts as a markdown table, each beside its control.
+
+    Columns: the number, its value, the prediction, whether it holds; the control's
+    counterfactual, the same number there, whether the check holds there (it must not); and
+    ``passes`` (holds and the control does not).
+    """
+    lines = ["| number | value | prediction | holds | control (must fail) | control value "
+             "| control holds | passes |",
+             "|---|---:|---|---|---|---:|---|---|"]
     for verdict in verdicts:
+        control_name, control_value, control_holds = _control_cells(verdict)
         lines.append(
             f"| {_escape_cell(verdict.name)} | {format_value(verdict.value)} | "
-            f"{_escape_cell(verdict.prediction)} | {'yes' if verdict.holds else 'NO'} |"
+            f"{_escape_cell(verdict.prediction)} | {_yes_no(verdict.holds)} | "
+            f"{_escape_cell(control_name)} | {control_value} | {control_holds} | "
+            f"{_yes_no(verdict.passes)} |"
         )
-    return "\n".join(lines)
+    warning = control_warning(verdicts)
+    return "\n".join(lines) + (f"\n\n{warning}" if warning else "")
+
+
+def _verdict_count_line(verdicts: Sequence[Verdict]) -> str:
+    held = sum(v.holds for v in verdicts)
+    failed_controls = sum(v.control is not None and not v.control.holds for v in verdicts)
+    passed = sum(v.passes for v in verdicts)
+    return (f"{held} of {len(verdicts)} numbers as the claim predicts; {failed_controls} of "
+            f"{len(verdicts)} controls fail as they must; {passed} of {len(verdicts)} pass.")
 
 
 def _settings_lines(settings: Mapping[str, Any]) -> list[str]:
@@ -100,13 +150,12 @@ def _settings_lines(settings: Mapping[str, Any]) -> list[str]:
 
 def summary_markdown(result: ExperimentResult, title: str = "experiment") -> str:
     """``summary.md``: the claim, the verdict table, the summary text, the settings."""
-    held = sum(v.holds for v in result.verdicts)
     parts = [
         f"# {title}",
         "",
         f"**Claim.** {result.claim}",
         "",
-        f"**Verdict.** {held} of {len(result.verdicts)} numbers as the claim predicts.",
+        f"**Verdict.** {_verdict_count_line(result.verdicts)}",
         "",
         verdict_table_markdown(result.verdicts),
         "",
@@ -136,15 +185,38 @@ def write_outputs(result: ExperimentResult, output_dir: Path, title: str = "expe
 
 
 def _verdicts_html(verdicts: Sequence[Verdict]) -> str:
-    holds = {True: "<td>yes</td>", False: '<td class="no">NO</td>'}
-    rows = "".join(
-        f'<tr><td>{html.escape(v.name)}</td><td class="num">{format_value(v.value)}</td>'
-        f"<td>{html.escape(v.prediction)}</td>{holds[bool(v.holds)]}</tr>"
-        for v in verdicts
-    )
+    def flag(value: bool, good: bool) -> str:
+        text = {True: "yes", False: "NO"}[value] if good else (
+            "HOLDS: the check cannot fail" if value else "no (as it must)")
+        bad = (not value) if good else value
+        return f'<td class="no">{text}</td>' if bad else f"<td>{text}</td>"
+
+    rows = []
+    for v in verdicts:
+        control = v.control
+        if control is None:
+            control_cells = '<td class="no">NONE (no control)</td><td></td><td class="no">-</td>'
+        else:
+            control_cells = (f"<td>{html.escape(control.name)}</td>"
+                             f'<td class="num">{format_value(control.value)}</td>'
+                             + flag(control.holds, good=False))
+        rows.append(
+            f'<tr><td>{html.escape(v.name)}</td><td class="num">{format_value(v.value)}</td>'
+            f"<td>{html.escape(v.prediction)}</td>{flag(bool(v.holds), good=True)}"
+            f"{control_cells}{flag(v.passes, good=True)}</tr>"
+        )
+    bad = controls_that_hold(verdicts)
+    warning = ""
+    if bad:
+        warning = ('<p class="warning">WARNING: the control holds (or is missing) for '
+                   f"{len(bad)} verdict(s): "
+                   + "; ".join(html.escape(v.name) for v in bad)
+                   + ". The same check passed where the claim says it must fail; the experiment "
+                   "fails.</p>")
     return (
-        "<table><thead><tr><th>number</th><th>value</th><th>prediction</th><th>holds</th>"
-        f"</tr></thead><tbody>{rows}</tbody></table>"
+        warning + "<table><thead><tr><th>number</th><th>value</th><th>prediction</th>"
+        "<th>holds</th><th>control (must fail)</th><th>control value</th><th>control holds</th>"
+        f"<th>passes</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -174,13 +246,15 @@ def write_index(
     settings = {"mibench version": __version__, **settings}
     md = ["# mibench: the talk's experiments", ""]
     md += ["## Settings", "", *_settings_lines(settings), ""]
-    md += ["| experiment | claim | numbers as predicted |", "|---|---|---|"]
+    md += ["| experiment | claim | numbers as predicted | controls failing as they must |",
+           "|---|---|---|---|"]
     for name, result in results.items():
         held = sum(v.holds for v in result.verdicts)
+        failing = sum(v.control is not None and not v.control.holds for v in result.verdicts)
         md.append(f"| [{name}](#{name}) | {_escape_cell(result.claim)} | "
-                  f"{held} of {len(result.verdicts)} |")
+                  f"{held} of {len(result.verdicts)} | {failing} of {len(result.verdicts)} |")
     for name, error in errors.items():
-        md.append(f"| {name} | failed: {_escape_cell(error)} | - |")
+        md.append(f"| {name} | failed: {_escape_cell(error)} | - | - |")
     md.append("")
     page = [
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import integrate
+from scipy import integrate, optimize
 
 __all__ = ["gaussian_noise_entropy", "noisy_continuous_channel_mi", "noisy_discrete_channel_mi"]
 
@@ -95,18 +95,36 @@ def noisy_continuous_channel_mi(
     """
     width = high - low
     f_low, f_high = sorted((float(function(np.float64(low))), float(function(np.float64(high)))))
+    increasing = float(function(np.float64(high))) >= float(function(np.float64(low)))
 
     normalisation = 1.0 / (sigma * math.sqrt(2 * math.pi) * width)
 
+    def preimage(level: float) -> float:
+        """x in [low, high] with f(x) = level, clipped to the ends (f is monotone)."""
+        if level <= f_low:
+            return low if increasing else high
+        if level >= f_high:
+            return high if increasing else low
+        return optimize.brentq(lambda x: float(function(np.float64(x))) - level, low, high,
+                               xtol=1e-15, rtol=1e-15)
+
     def density(t: float) -> float:
+        # Only x with |f(x) - t| < 12 sigma contribute; integrating over that window alone keeps
+        # quad accurate when sigma is small against the range of f (a narrow bump in x).
+        ends = sorted((preimage(t - _TAIL_SIGMAS * sigma), preimage(t + _TAIL_SIGMAS * sigma)))
+        if ends[1] <= ends[0]:
+            return 0.0
         # math.exp, not scipy.stats: this integrand is called some 10^5 times.
         value, _ = integrate.quad(
             lambda x: math.exp(-0.5 * ((t - float(function(np.float64(x)))) / sigma) ** 2),
-            low, high, limit=500, epsabs=1e-12, epsrel=1e-10,
+            ends[0], ends[1], limit=500, epsabs=1e-13, epsrel=1e-10,
         )
         return value * normalisation
 
+    # Break points where p_T changes on the scale of sigma: the two ends of the range of f.
     breaks = {f_low, f_high}
+    for end in (f_low, f_high):
+        breaks |= {end - 3 * sigma, end + 3 * sigma}
     return _entropy(
         density, f_low - _TAIL_SIGMAS * sigma, f_high + _TAIL_SIGMAS * sigma, breaks
     ) - gaussian_noise_entropy(sigma)

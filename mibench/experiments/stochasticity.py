@@ -76,7 +76,7 @@ _SIZES = {
                       mc_points=128, train_limit=512),
     "quick": _Settings(sigmas=SIGMAS, seeds=(0, 1, 2), epochs=24, checkpoints=6,
                        mc_points=512),
-    "full": _Settings(sigmas=SIGMAS, seeds=(0, 1, 2, 3, 4), epochs=80, checkpoints=8,
+    "default": _Settings(sigmas=SIGMAS, seeds=(0, 1, 2, 3, 4), epochs=80, checkpoints=8,
                       mc_points=2048),
 }
 
@@ -330,8 +330,8 @@ def _plot_clustering(rows, settings: _Settings, path: Path) -> Path:
     return path
 
 
-def run(output_dir: Path, size: str = "full") -> ExperimentResult:
-    """The stochasticity experiment at ``size`` ("tiny" for tests, "quick", "full")."""
+def run(output_dir: Path, size: str = "default") -> ExperimentResult:
+    """The stochasticity experiment at ``size`` ("tiny" for tests, "quick", "default")."""
     import torch
 
     from mibench.core.threads import torch_threads
@@ -388,7 +388,7 @@ def run(output_dir: Path, size: str = "full") -> ExperimentResult:
     claim="Noise in the hidden layers brings robustness to input noise, and over training the "
     "noisy layer's I(X; T_1) tracks the clustering of its images (Goldfeld et al. 2019).",
 )
-def stochasticity(output_dir: Path, quick: bool) -> ExperimentResult:
+def stochasticity(output_dir: Path, quick: bool, size: str | None = None) -> ExperimentResult:
     """Noisy networks on szt12: robustness and I(X; T_1) against clustering over training.
 
     Parameters
@@ -397,5 +397,7 @@ def stochasticity(output_dir: Path, quick: bool) -> ExperimentResult:
         Receives ``stochasticity_robustness.png`` and ``stochasticity_clustering.png``.
     quick : bool
         3 seeds and 24 epochs instead of 5 seeds and 80.
+    size : {"tiny", "quick", "default"}, optional
+        Overrides ``quick``; "tiny" is the size the fast tests run.
     """
-    return run(output_dir, "quick" if quick else "full")
+    return run(output_dir, size or ("quick" if quick else "default"))
