@@ -66,16 +66,18 @@ import pickle
 import re
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from scipy.spatial import cKDTree
+from scipy.special import logsumexp
 
 from mibench.core.cache import entry_path, read_json, write_atomically, write_json
 from mibench.core.contracts import Dataset, NoisyChannel
 from mibench.core.gaussian_mixture import noisy_channel_mutual_information
 from mibench.core.validation import InputError
 from mibench.datasets.registry import DEFAULT_SUITE_TAG, DatasetSummary, register_dataset
-from mibench.networks._constants import ACTIVATIONS
+from mibench.networks._constants import ACTIVATIONS, LEAKY_RELU_SLOPE
 from mibench.networks.inputs import (
     INPUT_DIMENSIONS,
     Inputs,
@@ -88,7 +90,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_NETWORK_SUITE",
+    "DEFAULT_V2_SUITE",
+    "LAYERS_V2_TAG",
     "LINEAR_CHANNELS",
+    "NESTED_SETTINGS",
+    "NestedValue",
+    "LayerConditionalSampler",
+    "nested_noisy_information",
+    "noisy_network_truths",
+    "quantized_layer_entropies",
     "RECIPES",
     "LayerSpec",
     "NetworkRecipe",
@@ -123,6 +133,13 @@ RECIPES: dict[str, NetworkRecipe] = {
     ),
 }
 
+#: The tag of the layers of the suite ``network-layers-v2`` (deep noisy and quantized layers).
+LAYERS_V2_TAG = "network-layers-v2"
+#: Epochs of the registered deep noisy and quantized layers (those of the noisy layer 1).
+V2_EPOCHS = (0, 4, 40)
+#: Bit widths of the registered quantized networks.
+QUANTIZED_BITS = (4, 8)
+
 # Fixed seeds of the Monte Carlo truths, so that a dataset's truth is the same in every process.
 _TRUTH_SEED = 20190601
 # Monte Carlo points of a noisy truth (about; rounded to whole draws per centre).
@@ -135,20 +152,26 @@ _POSTERIOR_DRAWS = 200_000
 _DISCRETENESS_DRAWS = 4096
 
 
-def _network_key(inputs: str, activation: str, sigma: float) -> dict:
+def _network_key(inputs: str, activation: str, sigma: float, bits: int = 0) -> dict:
     """Everything that determines a trained network (the library versions are added by the cache)."""
-    return {
+    key = {
         "what": "trained network",
         "recipe": asdict(RECIPES[inputs]),
         "inputs": inputs,
         "activation": activation,
         "sigma": float(sigma),
     }
+    if bits:  # only then, so that the keys (and cached files) of the other networks stay
+        key["bits"] = int(bits)
+    return key
 
 
 @cache
-def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwork:
+def trained_network(inputs: str, activation: str, sigma: float, bits: int = 0) -> TrainedNetwork:
     """The network of ``inputs`` with this activation and noise, trained once per machine.
+
+    ``bits`` > 0: the activations are quantized to that many bits and the network is trained
+    straight-through (:mod:`mibench.networks.quantized`); such a network is deterministic.
 
     Snapshots are kept at the log-spaced epochs 0, 1, 2, 4, 9, 19, 40. The weights are read
     from the disk cache (:mod:`mibench.core.cache`) when an earlier process trained the same
@@ -158,7 +181,7 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
 
     from mibench.networks.training import TrainedNetwork, train
 
-    path = entry_path("networks", _network_key(inputs, activation, sigma), ".pt")
+    path = entry_path("networks", _network_key(inputs, activation, sigma, bits), ".pt")
     try:
         with path.open("rb") as file:
             stored = torch.load(file, weights_only=True)
@@ -180,6 +203,7 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
         batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate,
         seed=recipe.seed,
+        **({"bits": bits} if bits else {}),
     )
     payload = {"config": network.config, "snapshots": network.snapshots, "history": network.history}
     try:
@@ -220,7 +244,7 @@ def exact_label_information(layer: np.ndarray, labels: np.ndarray) -> float:
 
 _NAME = re.compile(
     r"^net-(?P<label>label-)?(?P<inputs>szt12|digits|gaussian-mixture)-(?P<activation>[a-z_]+)"
-    r"-(?P<noise>det|noisy[0-9.]+)-L(?P<layer>[0-9]+)-e(?P<epoch>[0-9]+)$"
+    r"-(?P<noise>det|noisy[0-9.]+|q[0-9]+)-L(?P<layer>[0-9]+)-e(?P<epoch>[0-9]+)$"
 )
 
 
@@ -249,6 +273,7 @@ class LayerSpec:
     layer: int
     epoch: int
     target: str = "input"
+    bits: int = 0
 
     def __post_init__(self):
         if self.inputs not in RECIPES:
@@ -262,10 +287,14 @@ class LayerSpec:
             )
         if self.target not in ("input", "label"):
             raise InputError(f"target must be 'input' or 'label', got {self.target!r}")
+        if self.bits and not 2 <= self.bits <= 16:
+            raise InputError(f"activations are quantized to 2 to 16 bits, not {self.bits}")
+        if self.bits and self.sigma:
+            raise InputError("a network is either noisy or quantized, not both")
 
     @property
     def name(self) -> str:
-        noise = "det" if self.sigma == 0 else f"noisy{self.sigma:g}"
+        noise = f"q{self.bits}" if self.bits else "det" if self.sigma == 0 else f"noisy{self.sigma:g}"
         label = "label-" if self.target == "label" else ""
         return f"net-{label}{self.inputs}-{self.activation}-{noise}-L{self.layer}-e{self.epoch}"
 
@@ -276,33 +305,46 @@ class LayerSpec:
         if match is None:
             raise InputError(
                 f"{name!r} is not a network layer name "
-                "(net-[label-]{input}-{activation}-{det|noisy<sigma>}-L{layer}-e{epoch})"
+                "(net-[label-]{input}-{activation}-{det|noisy<sigma>|q<bits>}-L{layer}-e{epoch})"
             )
         noise = match["noise"]
         return cls(
             inputs=match["inputs"],
             activation=match["activation"],
-            sigma=0.0 if noise == "det" else float(noise[len("noisy") :]),
+            sigma=float(noise[len("noisy") :]) if noise.startswith("noisy") else 0.0,
             layer=int(match["layer"]),
             epoch=int(match["epoch"]),
             target="label" if match["label"] else "input",
+            bits=int(noise[1:]) if noise.startswith("q") else 0,
         )
 
     @property
     def stochastic(self) -> bool:
         return self.sigma > 0
 
+    @property
+    def deep_noisy(self) -> bool:
+        """A noisy layer beyond the first with x the input: S_l is not a function of x."""
+        return self.stochastic and self.layer > 1 and self.target == "input"
+
     def network(self) -> TrainedNetwork:
-        return trained_network(self.inputs, self.activation, self.sigma)
+        return trained_network(self.inputs, self.activation, self.sigma, self.bits)
+
+    @property
+    def suite_tag(self) -> str:
+        """``network`` for the layers of network-layers-v1, :data:`LAYERS_V2_TAG` for the
+        deep noisy and the quantized layers (network-layers-v2), so that v1 stays as it was."""
+        return LAYERS_V2_TAG if self.deep_noisy or self.bits else "network"
 
     def tags(self) -> frozenset[str]:
         return frozenset(
             {
-                "network",
+                self.suite_tag,
                 "stochastic" if self.stochastic else "deterministic",
                 self.inputs,
                 self.activation,
                 "label" if self.target == "label" else "input",
+                *(("quantized", f"q{self.bits}") if self.bits else ()),
             }
         )
 
@@ -336,10 +378,13 @@ def _propagated(spec: LayerSpec, inputs: Inputs, copies: int) -> tuple[np.ndarra
 
 def _truth_key(spec: LayerSpec) -> dict:
     """Everything that determines the truth of ``spec`` (versions are added by the cache)."""
+    described = asdict(spec)
+    if not spec.bits:  # absent, so that the keys of the layers of unquantized networks stay
+        del described["bits"]
     return {
         "what": "network layer truth",
-        "spec": asdict(spec),
-        "network": _network_key(spec.inputs, spec.activation, spec.sigma),
+        "spec": described,
+        "network": _network_key(spec.inputs, spec.activation, spec.sigma, spec.bits),
         "monte_carlo": {
             "seed": _TRUTH_SEED,
             "points": _TRUTH_POINTS,
@@ -384,8 +429,14 @@ def _compute_truth(spec: LayerSpec) -> tuple[float, float, str]:
 
     if not inputs.finite:
         raise InputError(f"{spec.name}: no truth for a noisy layer of a continuous input")
-    if spec.target == "input" and spec.layer > 1:
-        raise InputError(f"{spec.name}: no truth for I(X; T_l), l >= 2, of a noisy network")
+    if spec.deep_noisy:
+        value = noisy_network_truths(
+            spec.activation, spec.epoch, inputs=spec.inputs, sigma=spec.sigma
+        )[spec.epoch][spec.layer - 1]
+        return value.value, value.stderr, (
+            "nested Monte Carlo over the noise of the earlier layers (the standard error "
+            "includes half the bracket of its inner-sample bias)"
+        )
     rng = np.random.default_rng(_TRUTH_SEED)
     if spec.target == "input":
         centres = network.activations(inputs.x, spec.epoch).clean[0]
@@ -453,6 +504,391 @@ def _continuous_deterministic_truth(spec: LayerSpec, inputs: Inputs, network: Tr
     )
 
 
+# --- Deep noisy layers: I(X; T_l) by nested Monte Carlo ------------------------------------
+#
+# Written with numpy and scipy only: no code of mibench.core.gaussian_mixture (the noisy-sp
+# estimator's mixture code), nor of torch (the forward pass is recomputed from the weights).
+
+
+class NestedValue(NamedTuple):
+    """A nested Monte Carlo value of I(X; T_l), nats.
+
+    Attributes
+    ----------
+    value : float
+        The midpoint of ``lower`` and ``upper``.
+    stderr : float
+        hypot(Monte Carlo standard error of the midpoint, half the bracket ``upper - lower``):
+        the bracket bounds the bias of the inner Monte Carlo (see
+        :func:`nested_noisy_information`).
+    lower, upper : float
+        Monte Carlo estimates of a lower and an upper bound of I(X; T_l).
+    monte_carlo_stderr : float
+        The standard error of ``value`` from the outer draws alone.
+    """
+
+    value: float
+    stderr: float
+    lower: float
+    upper: float
+    monte_carlo_stderr: float
+
+
+#: Settings of the nested Monte Carlo truths of the registered deep noisy layers: inner draws
+#: of S_l per input for p(t | x) (``bank``), nearest inputs whose p(t | x') use the first
+#: ``candidate_bank`` of them in p(t), draws per other input (``small_bank``), outer draws
+#: per input (``repeats``) and the seed. Chosen so that every registered layer's standard
+#: error is at most 0.03 nats (tests/datasets/test_network_layers_deep.py checks it).
+NESTED_SETTINGS = {
+    "bank": 1024,
+    "candidates": 64,
+    "candidate_bank": 128,
+    "small_bank": 2,
+    "repeats": 3,
+    "seed": 20190602,
+}
+
+
+def _numpy_activation(name: str):
+    return {
+        "tanh": np.tanh,
+        "relu": lambda u: np.maximum(u, 0.0),
+        "leaky_relu": lambda u: np.where(u > 0, u, LEAKY_RELU_SLOPE * u),
+        "sigmoid": lambda u: 0.5 * (1.0 + np.tanh(0.5 * u)),
+        "linear": lambda u: u,
+    }[name]
+
+
+def _logsumexp_rows(values: np.ndarray) -> np.ndarray:
+    """log sum exp along the last axis (no -inf rows here): scipy's, without its overhead."""
+    largest = values.max(axis=-1, keepdims=True)
+    return np.log(np.exp(values - largest).sum(axis=-1)) + largest[..., 0]
+
+
+def nested_noisy_information(
+    x,
+    weights,
+    biases,
+    activation: str,
+    sigma: float,
+    *,
+    seed: int,
+    bank: int = 1024,
+    candidates: int = 64,
+    candidate_bank: int = 128,
+    small_bank: int = 2,
+    repeats: int = 3,
+) -> list[NestedValue]:
+    """I(X; T_l) of every hidden layer of a noisy network, X uniform over ``x``, nats.
+
+    The network: S_l = a(W_l T_{l-1} + b_l), T_l = S_l + Z_l, Z_l ~ N(0, sigma^2 I), T_0 = X.
+    For l >= 2, S_l given X is spread by the noise of the earlier layers, and
+
+        I(X; T_l) = E[log p(t | x) - log p(t)],    p(t | x) = E[K(t - S_l) | X = x],
+        p(t) = mean over the inputs x' of p(t | x'),
+
+    K the density of N(0, sigma^2 I). The outer draws (x, t) are ``repeats`` per input, each
+    t drawn through all the noisy layers; the inner expectations are averages of K over
+    independent draws of S_l given the input (nested Monte Carlo):
+
+    - p(t | x): ``bank`` draws of S_l given x;
+    - p(t): the ``candidates`` inputs x' nearest to t (by their noise-free S_l) with the first
+      ``candidate_bank`` of their draws, every other input with ``small_bank`` draws of its
+      own; the choice of the candidates depends on t only, so the average is unbiased.
+
+    The log of an unbiased average is biased low (Jensen); putting the draw S_l* that t was
+    made from in place of one inner draw biases it high instead (the average then has the
+    law of the inner draws tilted by K(t - .) / p(t), whose expected log-ratio to p is a KL
+    divergence, >= 0). Hence ``lower`` = E[log p_out(t | x) - log p_in(t)] <= I <=
+    ``upper`` = E[log p_in(t | x) - log p_out(t)], and the midpoint's bias is at most half the
+    bracket. The inner draws of each input are shared by the outer draws (the cost is then
+    one bank per input, not per outer draw); the outer standard error is computed as for
+    independent draws. Layer 1 has S_1 a function of x and an exact (zero-width) bracket.
+
+    Parameters
+    ----------
+    x : array-like of shape (m, d_0)
+        The equally likely inputs.
+    weights, biases : sequences of arrays
+        W_l of shape (d_l, d_{l-1}) and b_l of shape (d_l,), first hidden layer first.
+    activation : str
+        One of :data:`mibench.networks.ACTIVATIONS`.
+    sigma : float
+        Noise standard deviation (> 0).
+    seed : int
+    bank, candidates, candidate_bank, small_bank, repeats : int
+        As above. Memory is about m * bank * max(d_l) * 24 bytes (1 GB for szt12 with the
+        defaults); time grows as m * repeats * (bank + candidates * candidate_bank + m *
+        small_bank) per layer.
+
+    Returns
+    -------
+    list of NestedValue
+        One per hidden layer, first to last.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sigma = float(sigma)
+    if not sigma > 0:
+        raise InputError(f"sigma must be positive for a noisy network, got {sigma}")
+    if not 1 <= candidate_bank <= bank:
+        raise InputError(f"candidate_bank must be between 1 and bank ({bank}), got {candidate_bank}")
+    f = _numpy_activation(activation)
+    rng = np.random.default_rng(seed)
+    n_inputs = x.shape[0]
+    outer_input = np.tile(np.arange(n_inputs), repeats)
+
+    def noisy(values):
+        return values + sigma * rng.standard_normal(values.shape)
+
+    # The running T_{l-1} of: the inner draws (input-major, `bank` per input), the draws of
+    # the other inputs (`small_bank` per input), the noise-free pass, and the outer draws.
+    bank_t = small_t = None
+    free_t, outer_t = x, x[outer_input]
+    results = []
+    for w, b in zip(weights, biases, strict=True):
+        w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        free_s = f(free_t @ w.T + b)
+        if bank_t is None:  # S_1 is a function of the input: no need to run the repeats
+            bank_s = np.repeat(free_s, bank, axis=0)
+            small_s = np.repeat(free_s, small_bank, axis=0)
+        else:
+            bank_s, small_s = f(bank_t @ w.T + b), f(small_t @ w.T + b)
+        outer_s = f(outer_t @ w.T + b)
+        outer_t = noisy(outer_s)
+        dim = outer_s.shape[1]
+        results.append(
+            _nested_layer(
+                outer_t, outer_s, outer_input, bank_s.reshape(n_inputs, bank, dim),
+                small_s.reshape(n_inputs, small_bank, dim), free_s, sigma,
+                min(candidates, n_inputs), candidate_bank,
+            )
+        )
+        bank_t = noisy(bank_s)
+        del bank_s
+        small_t, free_t = noisy(small_s), free_s
+    return results
+
+
+def _nested_layer(t, s_own, own_input, bank, small, free, sigma, candidates, candidate_bank):
+    """The nested Monte Carlo of one layer (see :func:`nested_noisy_information`).
+
+    Every log-density below omits the Gaussian constant -d/2 log(2 pi sigma^2), which
+    cancels in log p(t | x) - log p(t).
+    """
+    n_out = t.shape[0]
+    n_inputs, bank_size, _ = bank.shape
+    scale = -0.5 / sigma**2
+    _, chosen = cKDTree(free).query(t, k=candidates)
+    chosen = np.asarray(chosen).reshape(n_out, candidates)
+    own_log_kernel = scale * ((t - s_own) ** 2).sum(axis=1)
+    t_squared = (t * t).sum(axis=1)
+    bank_squared = (bank * bank).sum(axis=2)
+
+    def log_kernels(rows, centres, centres_squared):
+        squared = t_squared[rows, None] - 2.0 * t[rows] @ centres.T + centres_squared[None, :]
+        return scale * np.maximum(squared, 0.0)
+
+    # log of the candidates' average kernels, and of the own input's (without and with S_l*:
+    # S_l* takes the place of the first draw of its own input, in whichever bank serves it).
+    log_candidate = np.empty((n_out, candidates))
+    log_candidate_in = np.empty((n_out, candidates))
+    conditional_out = np.empty(n_out)
+    conditional_in = np.empty(n_out)
+    flat = chosen.ravel()
+    pair_order = np.argsort(flat, kind="stable")
+    pair_ends = np.cumsum(np.bincount(flat, minlength=n_inputs))
+    own_order = np.argsort(own_input, kind="stable")
+    own_ends = np.cumsum(np.bincount(own_input, minlength=n_inputs))
+    for j in range(n_inputs):
+        pairs = pair_order[(pair_ends[j - 1] if j else 0) : pair_ends[j]]
+        if pairs.size:
+            rows = pairs // candidates
+            kernels = log_kernels(rows, bank[j, :candidate_bank], bank_squared[j, :candidate_bank])
+            log_candidate.ravel()[pairs] = _logsumexp_rows(kernels)
+            own = own_input[rows] == j
+            if own.any():
+                kernels = kernels[own]
+                kernels[:, 0] = own_log_kernel[rows[own]]
+                log_candidate_in.ravel()[pairs[own]] = _logsumexp_rows(kernels)
+        rows = own_order[(own_ends[j - 1] if j else 0) : own_ends[j]]
+        if rows.size:
+            kernels = log_kernels(rows, bank[j], bank_squared[j])
+            conditional_out[rows] = _logsumexp_rows(kernels)
+            kernels[:, 0] = own_log_kernel[rows]
+            conditional_in[rows] = _logsumexp_rows(kernels)
+    log_candidate -= math.log(candidate_bank)
+    log_candidate_in -= math.log(candidate_bank)
+    conditional_out -= math.log(bank_size)
+    conditional_in -= math.log(bank_size)
+
+    # p(t): every input's average kernel (the small bank's, the candidates' where chosen).
+    marginal_out = np.empty(n_out)
+    marginal_in = np.empty(n_out)
+    small_bank = small.shape[1]
+    flat_small = small.reshape(-1, small.shape[2])
+    small_squared = (flat_small * flat_small).sum(axis=1)
+    for start in range(0, n_out, 512):
+        rows = np.arange(start, min(start + 512, n_out))
+        local = np.arange(rows.size)
+        own = own_input[rows]
+        kernels = log_kernels(rows, flat_small, small_squared).reshape(rows.size, n_inputs, small_bank)
+        per_input = logsumexp(kernels, axis=2) - math.log(small_bank)
+        per_input[local[:, None], chosen[rows]] = log_candidate[rows]
+        marginal_out[rows] = _logsumexp_rows(per_input)
+        own_kernels = kernels[local, own]
+        own_kernels[:, 0] = own_log_kernel[rows]
+        is_candidate = chosen[rows] == own[:, None]
+        per_input[local, own] = np.where(
+            is_candidate.any(axis=1),
+            log_candidate_in[rows, np.argmax(is_candidate, axis=1)],
+            _logsumexp_rows(own_kernels) - math.log(small_bank),
+        )
+        marginal_in[rows] = _logsumexp_rows(per_input)
+    marginal_out -= math.log(n_inputs)
+    marginal_in -= math.log(n_inputs)
+
+    lower = conditional_out - marginal_in
+    upper = conditional_in - marginal_out
+    middle = 0.5 * (lower + upper)
+    monte_carlo = float(middle.std(ddof=1) / math.sqrt(n_out))
+    half_bracket = 0.5 * float(upper.mean() - lower.mean())
+    return NestedValue(
+        value=float(middle.mean()),
+        stderr=math.hypot(monte_carlo, half_bracket),
+        lower=float(lower.mean()),
+        upper=float(upper.mean()),
+        monte_carlo_stderr=monte_carlo,
+    )
+
+
+def _snapshot_weights(network: TrainedNetwork, epoch: int) -> tuple[list, list]:
+    """W_l and b_l of the hidden layers of ``network`` at ``epoch``, as float64 arrays."""
+    if epoch not in network.snapshots:
+        raise InputError(f"epoch {epoch} was not recorded; recorded epochs: {network.epochs}")
+    state = network.snapshots[epoch]
+    layers = range(len(network.config["widths"]))
+    weights = [state[f"hidden.{i}.linear.weight"].numpy().astype(np.float64) for i in layers]
+    biases = [state[f"hidden.{i}.linear.bias"].numpy().astype(np.float64) for i in layers]
+    return weights, biases
+
+
+def noisy_network_truths(
+    activation: str,
+    epochs,
+    *,
+    inputs: str = "szt12",
+    sigma: float = 0.1,
+    settings: dict | None = None,
+) -> dict[int, list[NestedValue]]:
+    """The true I(X; T_l) of every hidden layer of a noisy network at each of ``epochs``.
+
+    The network is the registered one (:data:`RECIPES`, trained with its noise on); the
+    values are those of :func:`nested_noisy_information` with :data:`NESTED_SETTINGS`
+    (overridden by ``settings``), computed once per machine and epoch and kept in the disk
+    cache (:mod:`mibench.core.cache`). The same values are the truths of the datasets
+    ``net-{inputs}-{activation}-noisy{sigma}-L{l}-e{epoch}``.
+
+    Parameters
+    ----------
+    activation : str
+    epochs : int or iterable of int
+        Recorded epochs (0, 1, 2, 4, 9, 19, 40 for the registered recipes).
+    inputs : str, default "szt12"
+        A finite input (``szt12`` or ``digits``).
+    sigma : float, default 0.1
+    settings : dict, optional
+
+    Returns
+    -------
+    dict of int to list of NestedValue
+        For each epoch, one value per hidden layer (layer 1 first), in nats.
+    """
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    chosen = {**NESTED_SETTINGS, **(settings or {})}
+    if not get_inputs(inputs).finite:
+        raise InputError(f"{inputs} is a continuous input: no nested truth of its noisy layers")
+    if not sigma > 0:
+        raise InputError(f"sigma must be positive for a noisy network, got {sigma}")
+    return {epoch: _noisy_network_truth(inputs, activation, float(sigma), epoch, chosen)
+            for epoch in epochs}
+
+
+def _noisy_network_truth(inputs, activation, sigma, epoch, settings) -> list[NestedValue]:
+    import time
+
+    key = {
+        "what": "nested Monte Carlo I(X; T_l) of every layer",
+        "network": _network_key(inputs, activation, sigma),
+        "epoch": epoch,
+        "settings": settings,
+    }
+    stored = read_json("truths", key)
+    if stored is not None:
+        return [NestedValue(*values) for values in stored["layers"]]
+    network = trained_network(inputs, activation, sigma)
+    weights, biases = _snapshot_weights(network, epoch)
+    start = time.perf_counter()
+    values = nested_noisy_information(
+        get_inputs(inputs).x, weights, biases, activation, sigma, **settings
+    )
+    seconds = time.perf_counter() - start
+    write_json("truths", key, {"layers": [list(v) for v in values], "seconds": seconds})
+    return values
+
+
+def quantized_layer_entropies(
+    activation: str, bits: int, epochs, *, inputs: str = "szt12"
+) -> dict[int, list[float]]:
+    """The exact H(T_l) = I(X; T_l) of every hidden layer of a quantized network, nats.
+
+    The registered network of ``inputs`` with activations quantized to ``bits`` bits
+    (:mod:`mibench.networks.quantized`), at each of ``epochs``; X uniform over the finite
+    input set, T_l a function of X with finitely many values, so the entropy is that of the
+    law of the distinct rows of the layer (:func:`rows_entropy`). The same values are the
+    truths of the datasets ``net-{inputs}-{activation}-q{bits}-L{l}-e{epoch}``.
+
+    Returns
+    -------
+    dict of int to list of float
+        For each epoch, one entropy per hidden layer (layer 1 first).
+    """
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    finite = get_inputs(inputs)
+    if not finite.finite:
+        raise InputError(f"{inputs} is a continuous input: H(T_l) is over a finite input set")
+    network = trained_network(inputs, activation, 0.0, int(bits))
+    return {
+        epoch: [rows_entropy(layer) for layer in network.activations(finite.x, epoch).clean]
+        for epoch in epochs
+    }
+
+
+@dataclass(frozen=True)
+class LayerConditionalSampler:
+    """Draws of the clean S_l given each input, through the noise of the earlier layers.
+
+    A picklable callable (it holds the layer's spec and loads the network from the disk
+    cache where it is called), the ``conditional_sampler`` of a deep noisy layer's channel.
+    """
+
+    spec: LayerSpec
+
+    def __call__(self, x, draws: int, rng: np.random.Generator) -> np.ndarray:
+        """``draws`` independent draws of S_l for each row of ``x`` (shape (m, d_0)).
+
+        Returns
+        -------
+        ndarray of float64, shape (m, draws, d_l)
+        """
+        x = np.asarray(x, dtype=np.float64)
+        repeated = np.repeat(x, draws, axis=0)
+        activations = self.spec.network().activations(
+            repeated, self.spec.epoch, seed=int(rng.integers(0, 2**62))
+        )
+        clean = activations.clean[self.spec.layer - 1]
+        return clean.reshape(x.shape[0], draws, clean.shape[1])
+
+
 def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
     value, stderr, how = _truth(spec)
     inputs = get_inputs(spec.inputs)
@@ -468,7 +904,13 @@ def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
         return x, clean
 
     channel = (
-        NoisyChannel(sample_clean, spec.sigma, x_is_label=spec.target == "label")
+        NoisyChannel(
+            sample_clean,
+            spec.sigma,
+            x_is_label=spec.target == "label",
+            upstream_noise=spec.stochastic and spec.layer > 1,
+            conditional_sampler=LayerConditionalSampler(spec) if spec.deep_noisy else None,
+        )
         if spec.stochastic
         else None
     )
@@ -476,6 +918,8 @@ def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
     noise = (
         f"Gaussian noise of standard deviation {spec.sigma:g} after every hidden activation"
         if spec.stochastic
+        else f"activations quantized to {spec.bits} bits"
+        if spec.bits
         else "deterministic"
     )
     what = "class label" if spec.target == "label" else "input"
@@ -516,6 +960,16 @@ def _specs() -> list[LayerSpec]:
         specs += [
             LayerSpec("gaussian-mixture", activation, 0.0, layer, 40, "label") for layer in (1, 3)
         ]
+    # network-layers-v2: every deeper layer of the noisy szt12 networks (nested Monte Carlo
+    # truth), and every layer of the quantized ones (exact H(T_l)).
+    for activation in ("tanh", "relu"):
+        for epoch in V2_EPOCHS:
+            specs += [LayerSpec("szt12", activation, 0.1, layer, epoch) for layer in szt_layers[1:]]
+            for bits in QUANTIZED_BITS:
+                specs += [
+                    LayerSpec("szt12", activation, 0.0, layer, epoch, bits=bits)
+                    for layer in szt_layers
+                ]
     return specs
 
 
@@ -534,6 +988,10 @@ DEFAULT_NETWORK_SUITE = (
     "net-gaussian-mixture-relu-det-L2-e40",
     "net-label-gaussian-mixture-tanh-det-L3-e40",
 )
+
+#: The layers of network-layers-v2 in the default suite of ``mibench run``: quantized ones,
+#: whose exact truth costs nothing to compute (a deep noisy truth costs a minute).
+DEFAULT_V2_SUITE = ("net-szt12-tanh-q4-L3-e40", "net-szt12-relu-q4-L4-e40")
 
 
 # --- The linear Gaussian channel -----------------------------------------------------------
@@ -614,7 +1072,7 @@ def _summary(spec: LayerSpec) -> DatasetSummary:
 
 
 def _register() -> None:
-    default = set(DEFAULT_NETWORK_SUITE)
+    default = set(DEFAULT_NETWORK_SUITE) | set(DEFAULT_V2_SUITE)
     for spec in _specs():
         extra = frozenset({DEFAULT_SUITE_TAG}) if spec.name in default else frozenset()
         register_dataset(
