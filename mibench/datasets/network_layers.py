@@ -90,7 +90,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_NETWORK_SUITE",
-    "DEFAULT_V2_SUITE",
     "LAYERS_V2_TAG",
     "LINEAR_CHANNELS",
     "NESTED_SETTINGS",
@@ -99,6 +98,7 @@ __all__ = [
     "nested_noisy_information",
     "noisy_network_truths",
     "quantized_layer_entropies",
+    "layer_entropies",
     "RECIPES",
     "LayerSpec",
     "NetworkRecipe",
@@ -856,9 +856,27 @@ def quantized_layer_entropies(
     finite = get_inputs(inputs)
     if not finite.finite:
         raise InputError(f"{inputs} is a continuous input: H(T_l) is over a finite input set")
-    network = trained_network(inputs, activation, 0.0, int(bits))
+    return layer_entropies(trained_network(inputs, activation, 0.0, int(bits)), epochs)
+
+
+def layer_entropies(network: TrainedNetwork, epochs) -> dict[int, list[float]]:
+    """H(T_l) of every hidden layer of a deterministic ``network`` over its finite input set.
+
+    Exact (:func:`rows_entropy` of each layer over the equally likely inputs); for a
+    quantized network these are the finite truths of Lorenzen et al. (ICLR 2022).
+
+    Returns
+    -------
+    dict of int to list of float
+        For each epoch, one entropy per hidden layer (layer 1 first), in nats.
+    """
+    if network.config.get("sigma"):
+        raise InputError("a noisy network's layers are not functions of the input")
+    if not network.inputs.finite:
+        raise InputError(f"{network.inputs.name} is a continuous input, not a finite set")
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
     return {
-        epoch: [rows_entropy(layer) for layer in network.activations(finite.x, epoch).clean]
+        epoch: [rows_entropy(layer) for layer in network.activations(network.inputs.x, epoch).clean]
         for epoch in epochs
     }
 
@@ -989,9 +1007,6 @@ DEFAULT_NETWORK_SUITE = (
     "net-label-gaussian-mixture-tanh-det-L3-e40",
 )
 
-#: The layers of network-layers-v2 in the default suite of ``mibench run``: quantized ones,
-#: whose exact truth costs nothing to compute (a deep noisy truth costs a minute).
-DEFAULT_V2_SUITE = ("net-szt12-tanh-q4-L3-e40", "net-szt12-relu-q4-L4-e40")
 
 
 # --- The linear Gaussian channel -----------------------------------------------------------
@@ -1072,7 +1087,7 @@ def _summary(spec: LayerSpec) -> DatasetSummary:
 
 
 def _register() -> None:
-    default = set(DEFAULT_NETWORK_SUITE) | set(DEFAULT_V2_SUITE)
+    default = set(DEFAULT_NETWORK_SUITE)
     for spec in _specs():
         extra = frozenset({DEFAULT_SUITE_TAG}) if spec.name in default else frozenset()
         register_dataset(

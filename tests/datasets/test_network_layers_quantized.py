@@ -12,18 +12,22 @@ from mibench.datasets.network_layers import (
     QUANTIZED_BITS,
     V2_EPOCHS,
     LayerSpec,
+    layer_entropies,
     quantized_layer_entropies,
     trained_network,
 )
 from mibench.networks import szt12
+from mibench.networks.training import train
 
 
-def _plain_numpy_entropies(activation: str, bits: int, epoch: int, quantize: bool = True):
+def _plain_numpy_entropies(activation: str, bits: int, epoch: int, quantize: bool = True,
+                           network=None):
     """H(T_l) of every layer: a numpy forward pass from the weights, np.unique on the rows."""
-    state = trained_network("szt12", activation, 0.0, bits).snapshots[epoch]
+    network = network or trained_network("szt12", activation, 0.0, bits)
+    state = network.snapshots[epoch]
     t = szt12().x
     entropies = []
-    for i in range(5):
+    for i in range(len(network.config["widths"])):
         w = state[f"hidden.{i}.linear.weight"].numpy()
         b = state[f"hidden.{i}.linear.bias"].numpy()
         a = t @ w.T + b
@@ -54,6 +58,28 @@ def test_quantized_layers_are_registered_with_their_bit_width():
         LayerSpec("szt12", "tanh", 0.1, 1, 40, bits=8)
 
 
+@pytest.fixture(scope="module")
+def small_quantized_network():
+    return train(szt12(), widths=(10, 7, 5, 4, 3), activation="tanh", epochs=2, batch_size=512,
+                 learning_rate=0.05, bits=4, checkpoints=(0, 2))
+
+
+def test_layer_entropies_of_a_quantized_network_equal_the_plain_numpy_count(
+        small_quantized_network):
+    entropies = layer_entropies(small_quantized_network, (0, 2))
+    for epoch in (0, 2):
+        plain = _plain_numpy_entropies("tanh", 4, epoch, network=small_quantized_network)
+        assert entropies[epoch] == pytest.approx(plain, abs=1e-12)
+    assert entropies[2][4] < math.log(4096) - 0.5  # the last layer merges inputs
+    # Negative control: without the quantizer the same count gives log 4096 there.
+    unquantized = _plain_numpy_entropies("tanh", 4, 2, quantize=False,
+                                         network=small_quantized_network)
+    assert unquantized[4] == pytest.approx(math.log(4096))
+    with pytest.raises(ValueError, match="not functions of the input"):
+        layer_entropies(train(szt12(), widths=(3,), sigma=0.1, epochs=0), 0)
+
+
+@pytest.mark.slow
 def test_quantized_truth_equals_the_plain_numpy_distinct_row_count():
     entropies = quantized_layer_entropies("tanh", 4, V2_EPOCHS)
     for epoch in V2_EPOCHS:
