@@ -96,6 +96,7 @@ __all__ = [
     "NestedValue",
     "LayerConditionalSampler",
     "nested_noisy_information",
+    "network_noisy_information",
     "noisy_network_truths",
     "quantized_layer_entropies",
     "layer_entropies",
@@ -814,22 +815,67 @@ def noisy_network_truths(
 
 
 def _noisy_network_truth(inputs, activation, sigma, epoch, settings) -> list[NestedValue]:
-    import time
-
     key = {
         "what": "nested Monte Carlo I(X; T_l) of every layer",
         "network": _network_key(inputs, activation, sigma),
         "epoch": epoch,
         "settings": settings,
     }
+    return _cached_nested(trained_network(inputs, activation, sigma), epoch, settings, key)
+
+
+def network_noisy_information(
+    network: TrainedNetwork, epochs, *, settings: dict | None = None
+) -> dict[int, list[NestedValue]]:
+    """The true I(X; T_l) of every hidden layer of any trained noisy network over a finite input.
+
+    Like :func:`noisy_network_truths`, for a network trained elsewhere (the information-plane
+    experiment trains its own): X uniform over ``network.inputs.x``, the nested Monte Carlo of
+    :func:`nested_noisy_information` with :data:`NESTED_SETTINGS` (overridden by
+    ``settings``) on the snapshot of each epoch. Cached on disk under a digest of the weights.
+
+    Returns
+    -------
+    dict of int to list of NestedValue
+        For each epoch, one value per hidden layer (layer 1 first), in nats.
+    """
+    import hashlib
+
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    chosen = {**NESTED_SETTINGS, **(settings or {})}
+    sigma = float(network.config.get("sigma", 0.0))
+    if not sigma > 0:
+        raise InputError("the network has no noise: its layers have no finite nested truth")
+    if not network.inputs.finite:
+        raise InputError(f"{network.inputs.name} is a continuous input, not a finite set")
+    results = {}
+    for epoch in epochs:
+        weights, biases = _snapshot_weights(network, epoch)
+        digest = hashlib.sha256()
+        for array in (*weights, *biases, network.inputs.x):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        key = {
+            "what": "nested Monte Carlo I(X; T_l) of every layer of a given network",
+            "weights": digest.hexdigest(),
+            "activation": network.config["activation"],
+            "sigma": sigma,
+            "settings": chosen,
+        }
+        results[epoch] = _cached_nested(network, epoch, chosen, key)
+    return results
+
+
+def _cached_nested(network: TrainedNetwork, epoch: int, settings: dict, key: dict):
+    import time
+
     stored = read_json("truths", key)
     if stored is not None:
         return [NestedValue(*values) for values in stored["layers"]]
-    network = trained_network(inputs, activation, sigma)
     weights, biases = _snapshot_weights(network, epoch)
     start, start_cpu = time.perf_counter(), time.process_time()
     values = nested_noisy_information(
-        get_inputs(inputs).x, weights, biases, activation, sigma, **settings
+        network.inputs.x, weights, biases, network.config["activation"],
+        float(network.config["sigma"]), **settings,
     )
     timing = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - start_cpu}
     write_json("truths", key, {"layers": [list(v) for v in values], **timing})

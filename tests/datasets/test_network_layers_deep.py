@@ -182,3 +182,21 @@ def test_noisy_sp_at_depth_is_within_tolerance_of_the_truth(layer):
     x, s = mibench.get_dataset(name).sample_channel(2000, seed=0)
     naive = mibench.get_estimator("noisy-sp", sigma=0.1).estimate(np.arange(2000), s)
     assert abs(naive - record.truth) > 3 * stderr + 0.1
+
+
+def test_the_truths_of_a_network_trained_elsewhere_are_computed_and_cached():
+    from mibench.datasets.network_layers import network_noisy_information
+    from mibench.networks import szt12
+    from mibench.networks.inputs import Inputs
+    from mibench.networks.training import train
+
+    patterns = szt12()
+    few = Inputs("few", patterns.x[::64], patterns.labels[::64], 2, True)
+    network = train(few, widths=(4, 3), sigma=0.2, epochs=1, batch_size=64, checkpoints=(0, 1))
+    settings = {"bank": 64, "candidates": 8, "candidate_bank": 32, "small_bank": 1, "repeats": 4}
+    first = network_noisy_information(network, (0, 1), settings=settings)
+    again = network_noisy_information(network, (0, 1), settings=settings)  # from the cache
+    assert first == again and len(first[1]) == 2
+    assert all(v.value <= math.log(64) + 3 * v.stderr for values in first.values() for v in values)
+    with pytest.raises(ValueError, match="has no noise"):
+        network_noisy_information(train(few, widths=(3,), epochs=0), 0)
