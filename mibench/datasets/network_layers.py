@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from mibench.networks.training import TrainedNetwork
 
 __all__ = [
+    "DEEP_NOISY_ACTIVATIONS",
     "DEFAULT_NETWORK_SUITE",
     "LAYERS_V2_TAG",
     "LINEAR_CHANNELS",
@@ -137,6 +138,12 @@ RECIPES: dict[str, NetworkRecipe] = {
 LAYERS_V2_TAG = "network-layers-v2"
 #: Epochs of the registered deep noisy and quantized layers (those of the noisy layer 1).
 V2_EPOCHS = (0, 4, 40)
+#: Activations of the registered deep noisy layers. Not ReLU: there S_l given x spreads far
+#: more than sigma by layer 2 (unbounded activations), and with the settings of
+#: NESTED_SETTINGS the nested Monte Carlo's bracket is 0.12 to 0.37 nats wide (standard
+#: errors 0.06 to 0.19), beyond the 0.03 a registered truth must meet; narrowing it 5 times
+#: would take about 5 times the inner draws (minutes per network).
+DEEP_NOISY_ACTIVATIONS = ("tanh",)
 #: Bit widths of the registered quantized networks.
 QUANTIZED_BITS = (4, 8)
 
@@ -1028,7 +1035,10 @@ def _specs() -> list[LayerSpec]:
     # truth), and every layer of the quantized ones (exact H(T_l)).
     for activation in ("tanh", "relu"):
         for epoch in V2_EPOCHS:
-            specs += [LayerSpec("szt12", activation, 0.1, layer, epoch) for layer in szt_layers[1:]]
+            if activation in DEEP_NOISY_ACTIVATIONS:
+                specs += [
+                    LayerSpec("szt12", activation, 0.1, layer, epoch) for layer in szt_layers[1:]
+                ]
             for bits in QUANTIZED_BITS:
                 specs += [
                     LayerSpec("szt12", activation, 0.0, layer, epoch, bits=bits)

@@ -11,6 +11,7 @@ from scipy.stats import norm
 import mibench
 from mibench.datasets import dataset_tags
 from mibench.datasets.network_layers import (
+    DEEP_NOISY_ACTIVATIONS,
     LAYERS_V2_TAG,
     V2_EPOCHS,
     LayerSpec,
@@ -140,19 +141,19 @@ def test_nested_settings_are_validated():
 def test_deep_noisy_layers_are_registered_under_network_layers_v2():
     names = mibench.list_datasets(LAYERS_V2_TAG)
     deep = [n for n in names if "noisy" in n]
-    assert len(deep) == 2 * len(V2_EPOCHS) * 4
+    assert len(deep) == len(DEEP_NOISY_ACTIVATIONS) * len(V2_EPOCHS) * 4
     for name in deep:
         spec = LayerSpec.parse(name)
         assert spec.name == name and spec.deep_noisy and spec.sigma == 0.1
         tags = dataset_tags(name)
         assert "stochastic" in tags and "network" not in tags  # network-layers-v1 is unchanged
     assert "net-szt12-tanh-noisy0.1-L2-e40" in deep
-    assert "net-szt12-relu-noisy0.1-L5-e0" in deep
+    assert "net-szt12-tanh-noisy0.1-L5-e0" in deep
 
 
 @pytest.mark.slow
 def test_registered_deep_noisy_truths_obey_dpi_bounds_and_precision():
-    for activation in ("tanh", "relu"):
+    for activation in DEEP_NOISY_ACTIVATIONS:
         truths = noisy_network_truths(activation, V2_EPOCHS)
         for epoch, values in truths.items():
             layer1 = mibench.get_dataset(f"net-szt12-{activation}-noisy0.1-L1-e{epoch}")
