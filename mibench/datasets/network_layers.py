@@ -542,15 +542,15 @@ class NestedValue(NamedTuple):
 
 
 #: Settings of the nested Monte Carlo truths of the registered deep noisy layers: inner draws
-#: of S_l per input for p(t | x) (``bank``), nearest inputs whose p(t | x') use the first
-#: ``candidate_bank`` of them in p(t), draws per other input (``small_bank``), outer draws
+#: of S_l per input for p(t | x) (``bank``), nearest inputs whose p(t | x') use
+#: ``candidate_bank`` draws in p(t), draws per other input (``small_bank``), outer draws
 #: per input (``repeats``) and the seed. Chosen so that every registered layer's standard
 #: error is at most 0.03 nats (tests/datasets/test_network_layers_deep.py checks it).
 NESTED_SETTINGS = {
-    "bank": 1024,
+    "bank": 4096,
     "candidates": 64,
-    "candidate_bank": 128,
-    "small_bank": 2,
+    "candidate_bank": 256,
+    "small_bank": 4,
     "repeats": 3,
     "seed": 20190602,
 }
@@ -581,10 +581,10 @@ def nested_noisy_information(
     sigma: float,
     *,
     seed: int,
-    bank: int = 1024,
+    bank: int = 4096,
     candidates: int = 64,
-    candidate_bank: int = 128,
-    small_bank: int = 2,
+    candidate_bank: int = 256,
+    small_bank: int = 4,
     repeats: int = 3,
 ) -> list[NestedValue]:
     """I(X; T_l) of every hidden layer of a noisy network, X uniform over ``x``, nats.
@@ -599,17 +599,18 @@ def nested_noisy_information(
     t drawn through all the noisy layers; the inner expectations are averages of K over
     independent draws of S_l given the input (nested Monte Carlo):
 
-    - p(t | x): ``bank`` draws of S_l given x;
-    - p(t): the ``candidates`` inputs x' nearest to t (by their noise-free S_l) with the first
-      ``candidate_bank`` of their draws, every other input with ``small_bank`` draws of its
-      own; the choice of the candidates depends on t only, so the average is unbiased.
+    - p(t | x): ``bank`` draws of S_l given x (made a few inputs at a time);
+    - p(t): the ``candidates`` inputs x' nearest to t (by their noise-free S_l) with
+      ``candidate_bank`` draws each, every other input with ``small_bank`` draws (independent
+      of the others); the choice of the candidates depends on t only, so the average is
+      unbiased.
 
     The log of an unbiased average is biased low (Jensen); putting the draw S_l* that t was
     made from in place of one inner draw biases it high instead (the average then has the
     law of the inner draws tilted by K(t - .) / p(t), whose expected log-ratio to p is a KL
     divergence, >= 0). Hence ``lower`` = E[log p_out(t | x) - log p_in(t)] <= I <=
     ``upper`` = E[log p_in(t | x) - log p_out(t)], and the midpoint's bias is at most half the
-    bracket. The inner draws of each input are shared by the outer draws (the cost is then
+    bracket. The inner draws of each input are shared by its outer draws (the cost is then
     one bank per input, not per outer draw); the outer standard error is computed as for
     independent draws. Layer 1 has S_1 a function of x and an exact (zero-width) bracket.
 
@@ -625,9 +626,9 @@ def nested_noisy_information(
         Noise standard deviation (> 0).
     seed : int
     bank, candidates, candidate_bank, small_bank, repeats : int
-        As above. Memory is about m * bank * max(d_l) * 24 bytes (1 GB for szt12 with the
-        defaults); time grows as m * repeats * (bank + candidates * candidate_bank + m *
-        small_bank) per layer.
+        As above. Memory is about m * (candidate_bank + small_bank) * sum(d_l) * 8 bytes plus
+        32 MB (250 MB for szt12 with the defaults); time grows as m * repeats * (bank +
+        candidates * candidate_bank + m * small_bank) per layer.
 
     Returns
     -------
@@ -638,96 +639,121 @@ def nested_noisy_information(
     sigma = float(sigma)
     if not sigma > 0:
         raise InputError(f"sigma must be positive for a noisy network, got {sigma}")
-    if not 1 <= candidate_bank <= bank:
-        raise InputError(f"candidate_bank must be between 1 and bank ({bank}), got {candidate_bank}")
+    for name, value in (("bank", bank), ("candidate_bank", candidate_bank),
+                        ("small_bank", small_bank), ("repeats", repeats), ("candidates", candidates)):
+        if int(value) < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
     f = _numpy_activation(activation)
     rng = np.random.default_rng(seed)
+    weights = [np.asarray(w, dtype=np.float64) for w in weights]
+    biases = [np.asarray(b, dtype=np.float64) for b in biases]
     n_inputs = x.shape[0]
     outer_input = np.tile(np.arange(n_inputs), repeats)
+    candidates = min(candidates, n_inputs)
 
     def noisy(values):
         return values + sigma * rng.standard_normal(values.shape)
 
-    # The running T_{l-1} of: the inner draws (input-major, `bank` per input), the draws of
-    # the other inputs (`small_bank` per input), the noise-free pass, and the outer draws.
-    bank_t = small_t = None
+    # Pass 1: the outer draws, the noise-free pass, and the inner draws of p(t): the
+    # candidates' (`candidate_bank` per input) and the others' (`small_bank` per input).
+    layers = []
     free_t, outer_t = x, x[outer_input]
-    results = []
+    candidate_t = small_t = None
     for w, b in zip(weights, biases, strict=True):
-        w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
         free_s = f(free_t @ w.T + b)
-        if bank_t is None:  # S_1 is a function of the input: no need to run the repeats
-            bank_s = np.repeat(free_s, bank, axis=0)
+        if candidate_t is None:  # S_1 is a function of the input
+            candidate_s = np.repeat(free_s, candidate_bank, axis=0)
             small_s = np.repeat(free_s, small_bank, axis=0)
         else:
-            bank_s, small_s = f(bank_t @ w.T + b), f(small_t @ w.T + b)
+            candidate_s, small_s = f(candidate_t @ w.T + b), f(small_t @ w.T + b)
         outer_s = f(outer_t @ w.T + b)
         outer_t = noisy(outer_s)
         dim = outer_s.shape[1]
-        results.append(
-            _nested_layer(
-                outer_t, outer_s, outer_input, bank_s.reshape(n_inputs, bank, dim),
-                small_s.reshape(n_inputs, small_bank, dim), free_s, sigma,
-                min(candidates, n_inputs), candidate_bank,
-            )
-        )
-        bank_t = noisy(bank_s)
-        del bank_s
-        small_t, free_t = noisy(small_s), free_s
-    return results
+        layers.append({
+            "t": outer_t, "s_own": outer_s, "free": free_s,
+            "candidate": candidate_s.reshape(n_inputs, candidate_bank, dim),
+            "small": small_s.reshape(n_inputs, small_bank, dim),
+        })
+        candidate_t, small_t, free_t = noisy(candidate_s), noisy(small_s), free_s
 
-
-def _nested_layer(t, s_own, own_input, bank, small, free, sigma, candidates, candidate_bank):
-    """The nested Monte Carlo of one layer (see :func:`nested_noisy_information`).
-
-    Every log-density below omits the Gaussian constant -d/2 log(2 pi sigma^2), which
-    cancels in log p(t | x) - log p(t).
-    """
-    n_out = t.shape[0]
-    n_inputs, bank_size, _ = bank.shape
+    # Pass 2: p(t | x) from `bank` fresh draws per input, made a few inputs at a time (memory).
     scale = -0.5 / sigma**2
-    _, chosen = cKDTree(free).query(t, k=candidates)
+    n_out = outer_input.size
+    for layer in layers:
+        layer["conditional_out"] = np.empty(n_out)
+        layer["conditional_in"] = np.empty(n_out)
+        layer["own_log_kernel"] = scale * ((layer["t"] - layer["s_own"]) ** 2).sum(axis=1)
+    own_order = np.argsort(outer_input, kind="stable")
+    own_ends = np.cumsum(np.bincount(outer_input, minlength=n_inputs))
+    chunk = max(1, 2**22 // (bank * max(w.shape[0] for w in weights)))
+    for first in range(0, n_inputs, chunk):
+        chosen = np.arange(first, min(first + chunk, n_inputs))
+        draws_t = np.repeat(x[chosen], bank, axis=0)
+        for index, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            draws_s = f(draws_t @ w.T + b)
+            layer = layers[index]
+            per_input = draws_s.reshape(chosen.size, bank, -1)
+            for position, j in enumerate(chosen):
+                rows = own_order[(own_ends[j - 1] if j else 0) : own_ends[j]]
+                if rows.size == 0:
+                    continue
+                centres = per_input[position]
+                t = layer["t"][rows]
+                squared = (t * t).sum(axis=1)[:, None] - 2.0 * t @ centres.T + (
+                    centres * centres).sum(axis=1)[None, :]
+                kernels = scale * np.maximum(squared, 0.0)
+                layer["conditional_out"][rows] = _logsumexp_rows(kernels)
+                kernels[:, 0] = layer["own_log_kernel"][rows]
+                layer["conditional_in"][rows] = _logsumexp_rows(kernels)
+            draws_t = draws_s + sigma * rng.standard_normal(draws_s.shape) if index + 1 < len(
+                weights) else None
+    # Pass 3: p(t), and the bounds.
+    return [
+        _nested_layer(layer, outer_input, sigma, candidates, math.log(bank)) for layer in layers
+    ]
+
+
+def _nested_layer(layer, own_input, sigma, candidates, log_bank):
+    """p(t) and the bounds of one layer (see :func:`nested_noisy_information`).
+
+    Every log-density here omits the Gaussian constant -d/2 log(2 pi sigma^2), which cancels
+    in log p(t | x) - log p(t).
+    """
+    t, candidate, small = layer["t"], layer["candidate"], layer["small"]
+    own_log_kernel = layer["own_log_kernel"]
+    n_out = t.shape[0]
+    n_inputs, candidate_bank, _ = candidate.shape
+    scale = -0.5 / sigma**2
+    _, chosen = cKDTree(layer["free"]).query(t, k=candidates)
     chosen = np.asarray(chosen).reshape(n_out, candidates)
-    own_log_kernel = scale * ((t - s_own) ** 2).sum(axis=1)
     t_squared = (t * t).sum(axis=1)
-    bank_squared = (bank * bank).sum(axis=2)
 
     def log_kernels(rows, centres, centres_squared):
         squared = t_squared[rows, None] - 2.0 * t[rows] @ centres.T + centres_squared[None, :]
         return scale * np.maximum(squared, 0.0)
 
-    # log of the candidates' average kernels, and of the own input's (without and with S_l*:
-    # S_l* takes the place of the first draw of its own input, in whichever bank serves it).
+    # log of the candidates' average kernels, without and (for the own input) with S_l*
+    # in place of the first draw.
+    candidate_squared = (candidate * candidate).sum(axis=2)
     log_candidate = np.empty((n_out, candidates))
     log_candidate_in = np.empty((n_out, candidates))
-    conditional_out = np.empty(n_out)
-    conditional_in = np.empty(n_out)
     flat = chosen.ravel()
     pair_order = np.argsort(flat, kind="stable")
     pair_ends = np.cumsum(np.bincount(flat, minlength=n_inputs))
-    own_order = np.argsort(own_input, kind="stable")
-    own_ends = np.cumsum(np.bincount(own_input, minlength=n_inputs))
     for j in range(n_inputs):
         pairs = pair_order[(pair_ends[j - 1] if j else 0) : pair_ends[j]]
-        if pairs.size:
-            rows = pairs // candidates
-            kernels = log_kernels(rows, bank[j, :candidate_bank], bank_squared[j, :candidate_bank])
-            log_candidate.ravel()[pairs] = _logsumexp_rows(kernels)
-            own = own_input[rows] == j
-            if own.any():
-                kernels = kernels[own]
-                kernels[:, 0] = own_log_kernel[rows[own]]
-                log_candidate_in.ravel()[pairs[own]] = _logsumexp_rows(kernels)
-        rows = own_order[(own_ends[j - 1] if j else 0) : own_ends[j]]
-        if rows.size:
-            kernels = log_kernels(rows, bank[j], bank_squared[j])
-            conditional_out[rows] = _logsumexp_rows(kernels)
-            kernels[:, 0] = own_log_kernel[rows]
-            conditional_in[rows] = _logsumexp_rows(kernels)
+        if pairs.size == 0:
+            continue
+        rows = pairs // candidates
+        kernels = log_kernels(rows, candidate[j], candidate_squared[j])
+        log_candidate.ravel()[pairs] = _logsumexp_rows(kernels)
+        own = own_input[rows] == j
+        if own.any():
+            kernels = kernels[own]
+            kernels[:, 0] = own_log_kernel[rows[own]]
+            log_candidate_in.ravel()[pairs[own]] = _logsumexp_rows(kernels)
     log_candidate -= math.log(candidate_bank)
     log_candidate_in -= math.log(candidate_bank)
-    conditional_out -= math.log(bank_size)
-    conditional_in -= math.log(bank_size)
 
     # p(t): every input's average kernel (the small bank's, the candidates' where chosen).
     marginal_out = np.empty(n_out)
@@ -755,8 +781,8 @@ def _nested_layer(t, s_own, own_input, bank, small, free, sigma, candidates, can
     marginal_out -= math.log(n_inputs)
     marginal_in -= math.log(n_inputs)
 
-    lower = conditional_out - marginal_in
-    upper = conditional_in - marginal_out
+    lower = layer["conditional_out"] - log_bank - marginal_in
+    upper = layer["conditional_in"] - log_bank - marginal_out
     middle = 0.5 * (lower + upper)
     monte_carlo = float(middle.std(ddof=1) / math.sqrt(n_out))
     half_bracket = 0.5 * float(upper.mean() - lower.mean())

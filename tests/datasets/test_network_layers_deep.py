@@ -132,7 +132,7 @@ def test_nested_settings_are_validated():
         nested_noisy_information(_CHAIN_X, _CHAIN_W, _CHAIN_B, "tanh", 0.0, seed=0)
     with pytest.raises(ValueError, match="candidate_bank"):
         nested_noisy_information(_CHAIN_X, _CHAIN_W, _CHAIN_B, "tanh", 0.1, seed=0, bank=8,
-                                 candidate_bank=16)
+                                 candidate_bank=0)
 
 
 # --- The registered deep noisy layers --------------------------------------------------------
