@@ -89,6 +89,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEEP_NOISY_ACTIVATIONS",
+    "DEEP_NOISY_LEFT_OUT",
     "DEFAULT_NETWORK_SUITE",
     "LAYERS_V2_TAG",
     "LINEAR_CHANNELS",
@@ -144,6 +145,10 @@ V2_EPOCHS = (0, 4, 40)
 #: errors 0.06 to 0.19), beyond the 0.03 a registered truth must meet; narrowing it 5 times
 #: would take about 5 times the inner draws (minutes per network).
 DEEP_NOISY_ACTIVATIONS = ("tanh",)
+#: Deep noisy layers left out although their activation is registered: their nested truth's
+#: standard error exceeds 0.03 nats with NESTED_SETTINGS (layer 2 at the initialisation:
+#: 6.823 +- 0.031, the bracket 0.057 wide).
+DEEP_NOISY_LEFT_OUT = ("net-szt12-tanh-noisy0.1-L2-e0",)
 #: Bit widths of the registered quantized networks.
 QUANTIZED_BITS = (4, 8)
 
@@ -1062,9 +1067,8 @@ def _specs() -> list[LayerSpec]:
     for activation in ("tanh", "relu"):
         for epoch in V2_EPOCHS:
             if activation in DEEP_NOISY_ACTIVATIONS:
-                specs += [
-                    LayerSpec("szt12", activation, 0.1, layer, epoch) for layer in szt_layers[1:]
-                ]
+                deep = [LayerSpec("szt12", activation, 0.1, layer, epoch) for layer in szt_layers[1:]]
+                specs += [spec for spec in deep if spec.name not in DEEP_NOISY_LEFT_OUT]
             for bits in QUANTIZED_BITS:
                 specs += [
                     LayerSpec("szt12", activation, 0.0, layer, epoch, bits=bits)
