@@ -404,6 +404,8 @@ def _truth_key(spec: LayerSpec) -> dict:
             "posterior_draws": _POSTERIOR_DRAWS,
             "discreteness_draws": _DISCRETENESS_DRAWS,
         },
+        # Only for the deep noisy layers, so that the keys of the other layers stay.
+        **({"nested": NESTED_SETTINGS} if spec.deep_noisy else {}),
     }
 
 
