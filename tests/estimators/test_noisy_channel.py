@@ -165,7 +165,8 @@ def test_seed_reproduces_and_parameters_are_validated():
         mibench.get_estimator("noisy-sp", sigma=0)
     with pytest.raises(ValueError, match="draws must be at least 1"):
         mibench.get_estimator("noisy-sp", draws=0)
-    params = {"sigma": 0.3, "draws": 7, "target_stderr": 0.01, "max_kernel_evaluations": 10, "seed": 2}
+    params = {"sigma": 0.3, "draws": 7, "target_stderr": 0.01, "max_kernel_evaluations": 10, "seed": 2,
+              "conditional_draws": 16}
     assert mibench.get_estimator("noisy-sp", **params).get_params() == params
 
 
