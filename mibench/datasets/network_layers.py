@@ -152,10 +152,10 @@ LAYERS_V2_TAG = "network-layers-v2"
 #: Epochs of the registered deep noisy and quantized layers (those of the noisy layer 1).
 V2_EPOCHS = (0, 4, 40)
 #: Activations of the registered deep noisy layers. Not ReLU: there S_l given x spreads far
-#: more than sigma by layer 2 (unbounded activations), and with the settings of
-#: NESTED_SETTINGS the nested Monte Carlo's bracket is 0.12 to 0.37 nats wide (standard
-#: errors 0.06 to 0.19), beyond the 0.03 a registered truth must meet; narrowing it 5 times
-#: would take about 5 times the inner draws (minutes per network).
+#: more than sigma (unbounded activations), and with NESTED_SETTINGS the nested Monte Carlo's
+#: bracket is 0.06 to 0.14 nats wide at epoch 40 (standard errors 0.034 to 0.073), beyond the
+#: 0.03 a registered truth must meet; narrowing it enough would take 4 to 10 times the inner
+#: draws (5 to 10 CPU minutes per network).
 DEEP_NOISY_ACTIVATIONS = ("tanh",)
 #: Deep noisy layers left out although their activation is registered: their nested truth's
 #: standard error exceeds 0.03 nats with NESTED_SETTINGS (layer 2 at the initialisation:
