@@ -200,11 +200,45 @@ class NoisyChannel:
         Standard deviation of each coordinate of Z, in the units of S.
     x_is_label : bool
         True when x is a discrete class label rather than the input S is computed from.
+    upstream_noise : bool
+        True when S is not a function of the input x: a noisy layer beyond the first, whose
+        S is spread by the noise of the earlier layers. Then h(T | X = x) is not h(Z), and an
+        estimator must draw S given x (``conditional_sampler``) to estimate it.
+    conditional_sampler : callable (x, draws, rng) -> s, optional
+        For ``upstream_noise``: ``draws`` independent draws of S given each row of x (shape
+        (m, d_x)), as an array of shape (m, draws, d_S). Picklable where the channel is to
+        travel to other processes.
+
+    Notes
+    -----
+    An estimator says it can use ``conditional_sampler`` by the class attribute
+    ``handles_upstream_noise = True``; :meth:`unsupported_by` gives the reason one cannot
+    run on a channel, which the runner records as the reason it was ``skipped``.
     """
 
     sampler: Sampler = field(repr=False)
     noise_std: float
     x_is_label: bool = False
+    upstream_noise: bool = False
+    conditional_sampler: Callable[[np.ndarray, int, np.random.Generator], np.ndarray] | None = (
+        field(default=None, repr=False)
+    )
+
+    def unsupported_by(self, estimator: Estimator) -> str | None:
+        """Why ``estimator`` cannot estimate I(X; S + Z) of this channel, or None if it can."""
+        if not self.upstream_noise or self.x_is_label:
+            return None
+        if not getattr(estimator, "handles_upstream_noise", False):
+            return (
+                f"{estimator.name} takes S to be a function of x, but here S is spread by the "
+                "noise of earlier layers (a noisy layer beyond the first)"
+            )
+        if self.conditional_sampler is None:
+            return (
+                f"{estimator.name} needs draws of S given x for a layer with noisy earlier "
+                "layers, and this channel provides none"
+            )
+        return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -5,9 +5,11 @@ Names
 ``net-{input}-{activation}-{noise}-L{layer}-e{epoch}``: x is the network's input, y its hidden
 layer ``layer`` (1 = first hidden layer) after ``epoch`` epochs of training (0 = the
 initialisation). ``net-label-{input}-...`` is the same layer with x the class label (one
-column, 0 ... n_classes - 1). ``noise`` is ``det`` (deterministic network) or ``noisy{sigma}``
+column, 0 ... n_classes - 1). ``noise`` is ``det`` (deterministic network), ``noisy{sigma}``
 (Gaussian noise of standard deviation sigma after every hidden activation, in training and in
-sampling). For example ``net-szt12-tanh-det-L3-e40`` and ``net-label-szt12-relu-noisy0.1-L2-e40``.
+sampling) or ``q{bits}`` (every hidden activation quantized to that many bits, trained
+straight-through: :mod:`mibench.networks.quantized`). For example ``net-szt12-tanh-det-L3-e40``,
+``net-label-szt12-relu-noisy0.1-L2-e40`` and ``net-szt12-tanh-q8-L2-e40``.
 
 Inputs (:mod:`mibench.networks.inputs`): ``szt12`` (all 4,096 patterns of 12 signs, X
 uniform over them), ``digits`` (scikit-learn's 1,797 images, X uniform over them) and
@@ -22,6 +24,8 @@ one, for a noisy network. The layer of a noisy network is the noisy T_l = S_l + 
 A noisy layer also provides its noisy channel (``dataset.channel``): samples of (x, S_l) with
 the clean S_l, and the noise scale, which the estimators of I(X; S + Z) (``noisy-sp``,
 ``kde-pairwise``) read instead of T_l; :func:`sample_clean_and_noisy` returns (x, S_l, T_l).
+Beyond the first layer the channel also says that S_l is spread by the earlier layers' noise
+(``upstream_noise``) and draws S_l given x (:class:`LayerConditionalSampler`).
 
 Truth
 -----
@@ -45,13 +49,21 @@ Truth
   the remaining bias if it decays like 1/m, as observed (szt12-tanh-noisy0.1-L2: 0.660, 0.649,
   0.646 nats with 1, 4, 16 propagations).
 
-Not registered, for want of a trustworthy truth at CI cost: I(X; T_l) of a noisy network for
-l >= 2, where S_l given X is itself spread by the upstream noise and the sample-propagation
-value converges far too slowly in the number of propagated samples (szt12-tanh-noisy0.1,
-layer 2: 6.09, 5.58, 5.27, 5.13 nats with 1, 4, 16, 64 samples per input); and noisy layers
-of the continuous input, where the value still grows with the number of inputs in the mixture
-(gaussian-mixture-tanh-noisy0.1, layer 1: 5.93, 6.09, 6.15 nats with 2,048, 8,192, 32,768).
-The linear Gaussian channel below is the continuous-input noisy case with an exact truth.
+- noisy layer l >= 2 with x the input (suite ``network-layers-v2``): I(X; T_l) by nested
+  Monte Carlo over the noise of the earlier layers, between a lower and an upper bound
+  (:func:`nested_noisy_information`, numpy and scipy only, no code of the estimators), with
+  a standard error that covers the bracket; registered for the tanh szt12 network where it is
+  at most 0.03 nats (:data:`DEEP_NOISY_ACTIVATIONS`, :data:`DEEP_NOISY_LEFT_OUT`);
+- quantized layer (``network-layers-v2``): I(X; T_l) = H(T_l), exactly, by grouping rows.
+
+Not registered, for want of a trustworthy truth at CI cost: the deep noisy layers of the ReLU
+network, whose nested Monte Carlo bracket is far wider than 0.03 nats at this cost (the plain
+sample-propagation value, for comparison, converges slowly in the number of propagated
+samples: szt12-tanh-noisy0.1, layer 2: 6.09, 5.58, 5.27, 5.13 nats with 1, 4, 16, 64 samples
+per input, against the nested truth 5.035); and noisy layers of the continuous input, where
+the value still grows with the number of inputs in the mixture (gaussian-mixture-tanh-noisy0.1,
+layer 1: 5.93, 6.09, 6.15 nats with 2,048, 8,192, 32,768). The linear Gaussian channel below
+is the continuous-input noisy case with an exact truth.
 
 The default suite of ``mibench run`` includes the datasets of :data:`DEFAULT_NETWORK_SUITE`.
 Networks are trained when the first dataset that needs them is built (a few seconds each) and
@@ -66,16 +78,17 @@ import pickle
 import re
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from mibench.core.cache import entry_path, read_json_fields, write_atomically, write_json
 from mibench.core.contracts import Dataset, NoisyChannel
 from mibench.core.gaussian_mixture import noisy_channel_mutual_information
 from mibench.core.validation import InputError
 from mibench.datasets.registry import DEFAULT_SUITE_TAG, DatasetSummary, register_dataset
-from mibench.networks._constants import ACTIVATIONS
+from mibench.networks._constants import ACTIVATIONS, LEAKY_RELU_SLOPE
 from mibench.networks.inputs import (
     INPUT_DIMENSIONS,
     Inputs,
@@ -87,8 +100,19 @@ if TYPE_CHECKING:
     from mibench.networks.training import TrainedNetwork
 
 __all__ = [
+    "DEEP_NOISY_ACTIVATIONS",
+    "DEEP_NOISY_LEFT_OUT",
     "DEFAULT_NETWORK_SUITE",
+    "LAYERS_V2_TAG",
     "LINEAR_CHANNELS",
+    "NESTED_SETTINGS",
+    "NestedValue",
+    "LayerConditionalSampler",
+    "nested_noisy_information",
+    "network_noisy_information",
+    "noisy_network_truths",
+    "quantized_layer_entropies",
+    "layer_entropies",
     "RECIPES",
     "LayerSpec",
     "NetworkRecipe",
@@ -123,6 +147,23 @@ RECIPES: dict[str, NetworkRecipe] = {
     ),
 }
 
+#: The tag of the layers of the suite ``network-layers-v2`` (deep noisy and quantized layers).
+LAYERS_V2_TAG = "network-layers-v2"
+#: Epochs of the registered deep noisy and quantized layers (those of the noisy layer 1).
+V2_EPOCHS = (0, 4, 40)
+#: Activations of the registered deep noisy layers. Not ReLU: there S_l given x spreads far
+#: more than sigma (unbounded activations), and with NESTED_SETTINGS the nested Monte Carlo's
+#: bracket is 0.06 to 0.14 nats wide at epoch 40 (standard errors 0.034 to 0.073), beyond the
+#: 0.03 a registered truth must meet; narrowing it enough would take 4 to 10 times the inner
+#: draws (5 to 10 CPU minutes per network).
+DEEP_NOISY_ACTIVATIONS = ("tanh",)
+#: Deep noisy layers left out although their activation is registered: their nested truth's
+#: standard error exceeds 0.03 nats with NESTED_SETTINGS (layer 2 at the initialisation:
+#: 6.823 +- 0.031, the bracket 0.057 wide).
+DEEP_NOISY_LEFT_OUT = ("net-szt12-tanh-noisy0.1-L2-e0",)
+#: Bit widths of the registered quantized networks.
+QUANTIZED_BITS = (4, 8)
+
 # Fixed seeds of the Monte Carlo truths, so that a dataset's truth is the same in every process.
 _TRUTH_SEED = 20190601
 # Monte Carlo points of a noisy truth (about; rounded to whole draws per centre).
@@ -135,20 +176,26 @@ _POSTERIOR_DRAWS = 200_000
 _DISCRETENESS_DRAWS = 4096
 
 
-def _network_key(inputs: str, activation: str, sigma: float) -> dict:
+def _network_key(inputs: str, activation: str, sigma: float, bits: int = 0) -> dict:
     """Everything that determines a trained network (the library versions are added by the cache)."""
-    return {
+    key = {
         "what": "trained network",
         "recipe": asdict(RECIPES[inputs]),
         "inputs": inputs,
         "activation": activation,
         "sigma": float(sigma),
     }
+    if bits:  # only then, so that the keys (and cached files) of the other networks stay
+        key["bits"] = int(bits)
+    return key
 
 
 @cache
-def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwork:
+def trained_network(inputs: str, activation: str, sigma: float, bits: int = 0) -> TrainedNetwork:
     """The network of ``inputs`` with this activation and noise, trained once per machine.
+
+    ``bits`` > 0: the activations are quantized to that many bits and the network is trained
+    straight-through (:mod:`mibench.networks.quantized`); such a network is deterministic.
 
     Snapshots are kept at the log-spaced epochs 0, 1, 2, 4, 9, 19, 40. The weights are read
     from the disk cache (:mod:`mibench.core.cache`) when an earlier process trained the same
@@ -158,7 +205,7 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
 
     from mibench.networks.training import TrainedNetwork, train
 
-    path = entry_path("networks", _network_key(inputs, activation, sigma), ".pt")
+    path = entry_path("networks", _network_key(inputs, activation, sigma, bits), ".pt")
     try:
         with path.open("rb") as file:
             stored = torch.load(file, weights_only=True)
@@ -186,6 +233,7 @@ def trained_network(inputs: str, activation: str, sigma: float) -> TrainedNetwor
         batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate,
         seed=recipe.seed,
+        **({"bits": bits} if bits else {}),
     )
     payload = {"config": network.config, "snapshots": network.snapshots, "history": network.history}
     try:
@@ -226,7 +274,7 @@ def exact_label_information(layer: np.ndarray, labels: np.ndarray) -> float:
 
 _NAME = re.compile(
     r"^net-(?P<label>label-)?(?P<inputs>szt12|digits|gaussian-mixture)-(?P<activation>[a-z_]+)"
-    r"-(?P<noise>det|noisy[0-9.]+)-L(?P<layer>[0-9]+)-e(?P<epoch>[0-9]+)$"
+    r"-(?P<noise>det|noisy[0-9.]+|q[0-9]+)-L(?P<layer>[0-9]+)-e(?P<epoch>[0-9]+)$"
 )
 
 
@@ -255,6 +303,7 @@ class LayerSpec:
     layer: int
     epoch: int
     target: str = "input"
+    bits: int = 0
 
     def __post_init__(self):
         if self.inputs not in RECIPES:
@@ -268,10 +317,14 @@ class LayerSpec:
             )
         if self.target not in ("input", "label"):
             raise InputError(f"target must be 'input' or 'label', got {self.target!r}")
+        if self.bits and not 2 <= self.bits <= 16:
+            raise InputError(f"activations are quantized to 2 to 16 bits, not {self.bits}")
+        if self.bits and self.sigma:
+            raise InputError("a network is either noisy or quantized, not both")
 
     @property
     def name(self) -> str:
-        noise = "det" if self.sigma == 0 else f"noisy{self.sigma:g}"
+        noise = f"q{self.bits}" if self.bits else "det" if self.sigma == 0 else f"noisy{self.sigma:g}"
         label = "label-" if self.target == "label" else ""
         return f"net-{label}{self.inputs}-{self.activation}-{noise}-L{self.layer}-e{self.epoch}"
 
@@ -282,33 +335,46 @@ class LayerSpec:
         if match is None:
             raise InputError(
                 f"{name!r} is not a network layer name "
-                "(net-[label-]{input}-{activation}-{det|noisy<sigma>}-L{layer}-e{epoch})"
+                "(net-[label-]{input}-{activation}-{det|noisy<sigma>|q<bits>}-L{layer}-e{epoch})"
             )
         noise = match["noise"]
         return cls(
             inputs=match["inputs"],
             activation=match["activation"],
-            sigma=0.0 if noise == "det" else float(noise[len("noisy") :]),
+            sigma=float(noise[len("noisy") :]) if noise.startswith("noisy") else 0.0,
             layer=int(match["layer"]),
             epoch=int(match["epoch"]),
             target="label" if match["label"] else "input",
+            bits=int(noise[1:]) if noise.startswith("q") else 0,
         )
 
     @property
     def stochastic(self) -> bool:
         return self.sigma > 0
 
+    @property
+    def deep_noisy(self) -> bool:
+        """A noisy layer beyond the first with x the input: S_l is not a function of x."""
+        return self.stochastic and self.layer > 1 and self.target == "input"
+
     def network(self) -> TrainedNetwork:
-        return trained_network(self.inputs, self.activation, self.sigma)
+        return trained_network(self.inputs, self.activation, self.sigma, self.bits)
+
+    @property
+    def suite_tag(self) -> str:
+        """``network`` for the layers of network-layers-v1, :data:`LAYERS_V2_TAG` for the
+        deep noisy and the quantized layers (network-layers-v2), so that v1 stays as it was."""
+        return LAYERS_V2_TAG if self.deep_noisy or self.bits else "network"
 
     def tags(self) -> frozenset[str]:
         return frozenset(
             {
-                "network",
+                self.suite_tag,
                 "stochastic" if self.stochastic else "deterministic",
                 self.inputs,
                 self.activation,
                 "label" if self.target == "label" else "input",
+                *(("quantized", f"q{self.bits}") if self.bits else ()),
             }
         )
 
@@ -342,10 +408,13 @@ def _propagated(spec: LayerSpec, inputs: Inputs, copies: int) -> tuple[np.ndarra
 
 def _truth_key(spec: LayerSpec) -> dict:
     """Everything that determines the truth of ``spec`` (versions are added by the cache)."""
+    described = asdict(spec)
+    if not spec.bits:  # absent, so that the keys of the layers of unquantized networks stay
+        del described["bits"]
     return {
         "what": "network layer truth",
-        "spec": asdict(spec),
-        "network": _network_key(spec.inputs, spec.activation, spec.sigma),
+        "spec": described,
+        "network": _network_key(spec.inputs, spec.activation, spec.sigma, spec.bits),
         "monte_carlo": {
             "seed": _TRUTH_SEED,
             "points": _TRUTH_POINTS,
@@ -353,6 +422,8 @@ def _truth_key(spec: LayerSpec) -> dict:
             "posterior_draws": _POSTERIOR_DRAWS,
             "discreteness_draws": _DISCRETENESS_DRAWS,
         },
+        # Only for the deep noisy layers, so that the keys of the other layers stay.
+        **({"nested": NESTED_SETTINGS} if spec.deep_noisy else {}),
     }
 
 
@@ -392,8 +463,14 @@ def _compute_truth(spec: LayerSpec) -> tuple[float, float, str]:
 
     if not inputs.finite:
         raise InputError(f"{spec.name}: no truth for a noisy layer of a continuous input")
-    if spec.target == "input" and spec.layer > 1:
-        raise InputError(f"{spec.name}: no truth for I(X; T_l), l >= 2, of a noisy network")
+    if spec.deep_noisy:
+        value = noisy_network_truths(
+            spec.activation, spec.epoch, inputs=spec.inputs, sigma=spec.sigma
+        )[spec.epoch][spec.layer - 1]
+        return value.value, value.stderr, (
+            "nested Monte Carlo over the noise of the earlier layers (the standard error "
+            "includes half the bracket of its inner-sample bias)"
+        )
     rng = np.random.default_rng(_TRUTH_SEED)
     if spec.target == "input":
         centres = network.activations(inputs.x, spec.epoch).clean[0]
@@ -461,6 +538,481 @@ def _continuous_deterministic_truth(spec: LayerSpec, inputs: Inputs, network: Tr
     )
 
 
+# --- Deep noisy layers: I(X; T_l) by nested Monte Carlo ------------------------------------
+#
+# Written with numpy and scipy (cKDTree) only: no code of mibench.core.gaussian_mixture (the noisy-sp
+# estimator's mixture code), nor of torch (the forward pass is recomputed from the weights).
+
+
+class NestedValue(NamedTuple):
+    """A nested Monte Carlo value of I(X; T_l), nats.
+
+    Attributes
+    ----------
+    value : float
+        The midpoint of ``lower`` and ``upper``.
+    stderr : float
+        hypot(Monte Carlo standard error of the midpoint, half the bracket ``upper - lower``):
+        the bracket bounds the bias of the inner Monte Carlo (see
+        :func:`nested_noisy_information`).
+    lower, upper : float
+        Monte Carlo estimates of a lower and an upper bound of I(X; T_l).
+    monte_carlo_stderr : float
+        The standard error of ``value`` from the outer draws alone.
+    """
+
+    value: float
+    stderr: float
+    lower: float
+    upper: float
+    monte_carlo_stderr: float
+
+
+#: Settings of the nested Monte Carlo truths of the registered deep noisy layers: inner draws
+#: of S_l per input for p(t | x) (``bank``), nearest inputs whose p(t | x') use
+#: ``candidate_bank`` draws in p(t), draws per other input (``small_bank``), outer draws
+#: per input (``repeats``) and the seed. Chosen so that every registered layer's standard
+#: error is at most 0.03 nats (tests/datasets/test_network_layers_deep.py checks it).
+NESTED_SETTINGS = {
+    "bank": 4096,
+    "candidates": 64,
+    "candidate_bank": 256,
+    "small_bank": 4,
+    "repeats": 3,
+    "seed": 20190602,
+}
+
+
+def _numpy_activation(name: str):
+    return {
+        "tanh": np.tanh,
+        "relu": lambda u: np.maximum(u, 0.0),
+        "leaky_relu": lambda u: np.where(u > 0, u, LEAKY_RELU_SLOPE * u),
+        "sigmoid": lambda u: 0.5 * (1.0 + np.tanh(0.5 * u)),
+        "linear": lambda u: u,
+    }[name]
+
+
+def _logsumexp_rows(values: np.ndarray) -> np.ndarray:
+    """log sum exp along the last axis, for finite values (scipy.special.logsumexp without
+    its checks for infinities and weights, which took most of the time here)."""
+    largest = values.max(axis=-1, keepdims=True)
+    return np.log(np.exp(values - largest).sum(axis=-1)) + largest[..., 0]
+
+
+def nested_noisy_information(
+    x,
+    weights,
+    biases,
+    activation: str,
+    sigma: float,
+    *,
+    seed: int,
+    bank: int = 4096,
+    candidates: int = 64,
+    candidate_bank: int = 256,
+    small_bank: int = 4,
+    repeats: int = 3,
+) -> list[NestedValue]:
+    """I(X; T_l) of every hidden layer of a noisy network, X uniform over ``x``, nats.
+
+    The network: S_l = a(W_l T_{l-1} + b_l), T_l = S_l + Z_l, Z_l ~ N(0, sigma^2 I), T_0 = X.
+    For l >= 2, S_l given X is spread by the noise of the earlier layers, and
+
+        I(X; T_l) = E[log p(t | x) - log p(t)],    p(t | x) = E[K(t - S_l) | X = x],
+        p(t) = mean over the inputs x' of p(t | x'),
+
+    K the density of N(0, sigma^2 I). The outer draws (x, t) are ``repeats`` per input, each
+    t drawn through all the noisy layers; the inner expectations are averages of K over
+    independent draws of S_l given the input (nested Monte Carlo):
+
+    - p(t | x): ``bank`` draws of S_l given x (made a few inputs at a time);
+    - p(t): the ``candidates`` inputs x' nearest to t (by their noise-free S_l) with
+      ``candidate_bank`` draws each, every other input with ``small_bank`` draws (independent
+      of the others); the choice of the candidates depends on t only, so the average is
+      unbiased.
+
+    The log of an unbiased average is biased low (Jensen); putting the draw S_l* that t was
+    made from in place of one inner draw biases it high instead (the average then has the
+    law of the inner draws tilted by K(t - .) / p(t), whose expected log-ratio to p is a KL
+    divergence, >= 0). Hence ``lower`` = E[log p_out(t | x) - log p_in(t)] <= I <=
+    ``upper`` = E[log p_in(t | x) - log p_out(t)], and the midpoint's bias is at most half the
+    bracket. The inner draws of each input are shared by its outer draws (the cost is then
+    one bank per input, not per outer draw); the outer standard error is computed as for
+    independent draws. Layer 1 has S_1 a function of x and an exact (zero-width) bracket.
+
+    Parameters
+    ----------
+    x : array-like of shape (m, d_0)
+        The equally likely inputs.
+    weights, biases : sequences of arrays
+        W_l of shape (d_l, d_{l-1}) and b_l of shape (d_l,), first hidden layer first.
+    activation : str
+        One of :data:`mibench.networks.ACTIVATIONS`.
+    sigma : float
+        Noise standard deviation (> 0).
+    seed : int
+    bank, candidates, candidate_bank, small_bank, repeats : int
+        As above. Memory is about m * (candidate_bank + small_bank) * sum(d_l) * 8 bytes plus
+        32 MB (250 MB for szt12 with the defaults); time grows as m * repeats * (bank +
+        candidates * candidate_bank + m * small_bank) per layer.
+
+    Returns
+    -------
+    list of NestedValue
+        One per hidden layer, first to last.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sigma = float(sigma)
+    if not sigma > 0:
+        raise InputError(f"sigma must be positive for a noisy network, got {sigma}")
+    for name, value in (("bank", bank), ("candidate_bank", candidate_bank),
+                        ("small_bank", small_bank), ("repeats", repeats), ("candidates", candidates)):
+        if int(value) < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    f = _numpy_activation(activation)
+    rng = np.random.default_rng(seed)
+    weights = [np.asarray(w, dtype=np.float64) for w in weights]
+    biases = [np.asarray(b, dtype=np.float64) for b in biases]
+    n_inputs = x.shape[0]
+    outer_input = np.tile(np.arange(n_inputs), repeats)
+    candidates = min(candidates, n_inputs)
+
+    def noisy(values):
+        return values + sigma * rng.standard_normal(values.shape)
+
+    # Pass 1: the outer draws, the noise-free pass, and the inner draws of p(t): the
+    # candidates' (`candidate_bank` per input) and the others' (`small_bank` per input).
+    layers = []
+    free_t, outer_t = x, x[outer_input]
+    candidate_t = small_t = None
+    for w, b in zip(weights, biases, strict=True):
+        free_s = f(free_t @ w.T + b)
+        if candidate_t is None:  # S_1 is a function of the input
+            candidate_s = np.repeat(free_s, candidate_bank, axis=0)
+            small_s = np.repeat(free_s, small_bank, axis=0)
+        else:
+            candidate_s, small_s = f(candidate_t @ w.T + b), f(small_t @ w.T + b)
+        outer_s = f(outer_t @ w.T + b)
+        outer_t = noisy(outer_s)
+        dim = outer_s.shape[1]
+        layers.append({
+            "t": outer_t, "s_own": outer_s, "free": free_s,
+            "candidate": candidate_s.reshape(n_inputs, candidate_bank, dim),
+            "small": small_s.reshape(n_inputs, small_bank, dim),
+        })
+        candidate_t, small_t, free_t = noisy(candidate_s), noisy(small_s), free_s
+
+    # Pass 2: p(t | x) from `bank` fresh draws per input, made a few inputs at a time (memory).
+    scale = -0.5 / sigma**2
+    n_out = outer_input.size
+    for layer in layers:
+        layer["conditional_out"] = np.empty(n_out)
+        layer["conditional_in"] = np.empty(n_out)
+        layer["own_log_kernel"] = scale * ((layer["t"] - layer["s_own"]) ** 2).sum(axis=1)
+    own_order = np.argsort(outer_input, kind="stable")
+    own_ends = np.cumsum(np.bincount(outer_input, minlength=n_inputs))
+    chunk = max(1, 2**22 // (bank * max(w.shape[0] for w in weights)))
+    for first in range(0, n_inputs, chunk):
+        chosen = np.arange(first, min(first + chunk, n_inputs))
+        draws_t = np.repeat(x[chosen], bank, axis=0)
+        for index, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            draws_s = f(draws_t @ w.T + b)
+            layer = layers[index]
+            per_input = draws_s.reshape(chosen.size, bank, -1)
+            for position, j in enumerate(chosen):
+                rows = own_order[(own_ends[j - 1] if j else 0) : own_ends[j]]
+                if rows.size == 0:
+                    continue
+                centres = per_input[position]
+                t = layer["t"][rows]
+                squared = (t * t).sum(axis=1)[:, None] - 2.0 * t @ centres.T + (
+                    centres * centres).sum(axis=1)[None, :]
+                kernels = scale * np.maximum(squared, 0.0)
+                layer["conditional_out"][rows] = _logsumexp_rows(kernels)
+                kernels[:, 0] = layer["own_log_kernel"][rows]
+                layer["conditional_in"][rows] = _logsumexp_rows(kernels)
+            draws_t = draws_s + sigma * rng.standard_normal(draws_s.shape) if index + 1 < len(
+                weights) else None
+    # Pass 3: p(t), and the bounds.
+    return [
+        _nested_layer(layer, outer_input, sigma, candidates, math.log(bank)) for layer in layers
+    ]
+
+
+def _nested_layer(layer, own_input, sigma, candidates, log_bank):
+    """p(t) and the bounds of one layer (see :func:`nested_noisy_information`).
+
+    Every log-density here omits the Gaussian constant -d/2 log(2 pi sigma^2), which cancels
+    in log p(t | x) - log p(t).
+    """
+    t, candidate, small = layer["t"], layer["candidate"], layer["small"]
+    own_log_kernel = layer["own_log_kernel"]
+    n_out = t.shape[0]
+    n_inputs, candidate_bank, _ = candidate.shape
+    scale = -0.5 / sigma**2
+    _, chosen = cKDTree(layer["free"]).query(t, k=candidates)
+    chosen = np.asarray(chosen).reshape(n_out, candidates)
+    t_squared = (t * t).sum(axis=1)
+
+    def log_kernels(rows, centres, centres_squared):
+        squared = t_squared[rows, None] - 2.0 * t[rows] @ centres.T + centres_squared[None, :]
+        return scale * np.maximum(squared, 0.0)
+
+    # log of the candidates' average kernels, without and (for the own input) with S_l*
+    # in place of the first draw.
+    candidate_squared = (candidate * candidate).sum(axis=2)
+    log_candidate = np.empty((n_out, candidates))
+    log_candidate_in = np.empty((n_out, candidates))
+    flat = chosen.ravel()
+    pair_order = np.argsort(flat, kind="stable")
+    pair_ends = np.cumsum(np.bincount(flat, minlength=n_inputs))
+    for j in range(n_inputs):
+        pairs = pair_order[(pair_ends[j - 1] if j else 0) : pair_ends[j]]
+        if pairs.size == 0:
+            continue
+        rows = pairs // candidates
+        kernels = log_kernels(rows, candidate[j], candidate_squared[j])
+        log_candidate.ravel()[pairs] = _logsumexp_rows(kernels)
+        own = own_input[rows] == j
+        if own.any():
+            kernels = kernels[own]
+            kernels[:, 0] = own_log_kernel[rows[own]]
+            log_candidate_in.ravel()[pairs[own]] = _logsumexp_rows(kernels)
+    log_candidate -= math.log(candidate_bank)
+    log_candidate_in -= math.log(candidate_bank)
+
+    # p(t): every input's average kernel (the small bank's, the candidates' where chosen).
+    marginal_out = np.empty(n_out)
+    marginal_in = np.empty(n_out)
+    small_bank = small.shape[1]
+    flat_small = small.reshape(-1, small.shape[2])
+    small_squared = (flat_small * flat_small).sum(axis=1)
+    for start in range(0, n_out, 512):
+        rows = np.arange(start, min(start + 512, n_out))
+        local = np.arange(rows.size)
+        own = own_input[rows]
+        kernels = log_kernels(rows, flat_small, small_squared).reshape(rows.size, n_inputs, small_bank)
+        per_input = _logsumexp_rows(kernels) - math.log(small_bank)
+        per_input[local[:, None], chosen[rows]] = log_candidate[rows]
+        marginal_out[rows] = _logsumexp_rows(per_input)
+        own_kernels = kernels[local, own]
+        own_kernels[:, 0] = own_log_kernel[rows]
+        is_candidate = chosen[rows] == own[:, None]
+        per_input[local, own] = np.where(
+            is_candidate.any(axis=1),
+            log_candidate_in[rows, np.argmax(is_candidate, axis=1)],
+            _logsumexp_rows(own_kernels) - math.log(small_bank),
+        )
+        marginal_in[rows] = _logsumexp_rows(per_input)
+    marginal_out -= math.log(n_inputs)
+    marginal_in -= math.log(n_inputs)
+
+    lower = layer["conditional_out"] - log_bank - marginal_in
+    upper = layer["conditional_in"] - log_bank - marginal_out
+    middle = 0.5 * (lower + upper)
+    monte_carlo = float(middle.std(ddof=1) / math.sqrt(n_out))
+    half_bracket = 0.5 * float(upper.mean() - lower.mean())
+    return NestedValue(
+        value=float(middle.mean()),
+        stderr=math.hypot(monte_carlo, half_bracket),
+        lower=float(lower.mean()),
+        upper=float(upper.mean()),
+        monte_carlo_stderr=monte_carlo,
+    )
+
+
+def _snapshot_weights(network: TrainedNetwork, epoch: int) -> tuple[list, list]:
+    """W_l and b_l of the hidden layers of ``network`` at ``epoch``, as float64 arrays."""
+    if epoch not in network.snapshots:
+        raise InputError(f"epoch {epoch} was not recorded; recorded epochs: {network.epochs}")
+    state = network.snapshots[epoch]
+    layers = range(len(network.config["widths"]))
+    weights = [state[f"hidden.{i}.linear.weight"].numpy().astype(np.float64) for i in layers]
+    biases = [state[f"hidden.{i}.linear.bias"].numpy().astype(np.float64) for i in layers]
+    return weights, biases
+
+
+def noisy_network_truths(
+    activation: str,
+    epochs,
+    *,
+    inputs: str = "szt12",
+    sigma: float = 0.1,
+    settings: dict | None = None,
+) -> dict[int, list[NestedValue]]:
+    """The true I(X; T_l) of every hidden layer of a noisy network at each of ``epochs``.
+
+    The network is the registered one (:data:`RECIPES`, trained with its noise on); the
+    values are those of :func:`nested_noisy_information` with :data:`NESTED_SETTINGS`
+    (overridden by ``settings``), computed once per machine and epoch and kept in the disk
+    cache (:mod:`mibench.core.cache`). The same values are the truths of the datasets
+    ``net-{inputs}-{activation}-noisy{sigma}-L{l}-e{epoch}``.
+
+    Parameters
+    ----------
+    activation : str
+    epochs : int or iterable of int
+        Recorded epochs (0, 1, 2, 4, 9, 19, 40 for the registered recipes).
+    inputs : str, default "szt12"
+        A finite input (``szt12`` or ``digits``).
+    sigma : float, default 0.1
+    settings : dict, optional
+
+    Returns
+    -------
+    dict of int to list of NestedValue
+        For each epoch, one value per hidden layer (layer 1 first), in nats.
+    """
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    chosen = {**NESTED_SETTINGS, **(settings or {})}
+    if not get_inputs(inputs).finite:
+        raise InputError(f"{inputs} is a continuous input: no nested truth of its noisy layers")
+    if not sigma > 0:
+        raise InputError(f"sigma must be positive for a noisy network, got {sigma}")
+    return {epoch: _noisy_network_truth(inputs, activation, float(sigma), epoch, chosen)
+            for epoch in epochs}
+
+
+def _noisy_network_truth(inputs, activation, sigma, epoch, settings) -> list[NestedValue]:
+    key = {
+        "what": "nested Monte Carlo I(X; T_l) of every layer",
+        "network": _network_key(inputs, activation, sigma),
+        "epoch": epoch,
+        "settings": settings,
+    }
+    return _cached_nested(trained_network(inputs, activation, sigma), epoch, settings, key)
+
+
+def network_noisy_information(
+    network: TrainedNetwork, epochs, *, settings: dict | None = None
+) -> dict[int, list[NestedValue]]:
+    """The true I(X; T_l) of every hidden layer of any trained noisy network over a finite input.
+
+    Like :func:`noisy_network_truths`, for a network trained elsewhere (the information-plane
+    experiment trains its own): X uniform over ``network.inputs.x``, the nested Monte Carlo of
+    :func:`nested_noisy_information` with :data:`NESTED_SETTINGS` (overridden by
+    ``settings``) on the snapshot of each epoch. Cached on disk under a digest of the weights.
+
+    Returns
+    -------
+    dict of int to list of NestedValue
+        For each epoch, one value per hidden layer (layer 1 first), in nats.
+    """
+    import hashlib
+
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    chosen = {**NESTED_SETTINGS, **(settings or {})}
+    sigma = float(network.config.get("sigma", 0.0))
+    if not sigma > 0:
+        raise InputError("the network has no noise: its layers have no finite nested truth")
+    if not network.inputs.finite:
+        raise InputError(f"{network.inputs.name} is a continuous input, not a finite set")
+    results = {}
+    for epoch in epochs:
+        weights, biases = _snapshot_weights(network, epoch)
+        digest = hashlib.sha256()
+        for array in (*weights, *biases, network.inputs.x):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        key = {
+            "what": "nested Monte Carlo I(X; T_l) of every layer of a given network",
+            "weights": digest.hexdigest(),
+            "activation": network.config["activation"],
+            "sigma": sigma,
+            "settings": chosen,
+        }
+        results[epoch] = _cached_nested(network, epoch, chosen, key)
+    return results
+
+
+def _cached_nested(network: TrainedNetwork, epoch: int, settings: dict, key: dict):
+    import time
+
+    stored = read_json("truths", key)
+    if stored is not None:
+        return [NestedValue(*values) for values in stored["layers"]]
+    weights, biases = _snapshot_weights(network, epoch)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    values = nested_noisy_information(
+        network.inputs.x, weights, biases, network.config["activation"],
+        float(network.config["sigma"]), **settings,
+    )
+    timing = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - start_cpu}
+    write_json("truths", key, {"layers": [list(v) for v in values], **timing})
+    return values
+
+
+def quantized_layer_entropies(
+    activation: str, bits: int, epochs, *, inputs: str = "szt12"
+) -> dict[int, list[float]]:
+    """The exact H(T_l) = I(X; T_l) of every hidden layer of a quantized network, nats.
+
+    The registered network of ``inputs`` with activations quantized to ``bits`` bits
+    (:mod:`mibench.networks.quantized`), at each of ``epochs``; X uniform over the finite
+    input set, T_l a function of X with finitely many values, so the entropy is that of the
+    law of the distinct rows of the layer (:func:`rows_entropy`). The same values are the
+    truths of the datasets ``net-{inputs}-{activation}-q{bits}-L{l}-e{epoch}``.
+
+    Returns
+    -------
+    dict of int to list of float
+        For each epoch, one entropy per hidden layer (layer 1 first).
+    """
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    finite = get_inputs(inputs)
+    if not finite.finite:
+        raise InputError(f"{inputs} is a continuous input: H(T_l) is over a finite input set")
+    return layer_entropies(trained_network(inputs, activation, 0.0, int(bits)), epochs)
+
+
+def layer_entropies(network: TrainedNetwork, epochs) -> dict[int, list[float]]:
+    """H(T_l) of every hidden layer of a deterministic ``network`` over its finite input set.
+
+    Exact (:func:`rows_entropy` of each layer over the equally likely inputs); for a
+    quantized network these are the finite truths of Lorenzen et al. (ICLR 2022).
+
+    Returns
+    -------
+    dict of int to list of float
+        For each epoch, one entropy per hidden layer (layer 1 first), in nats.
+    """
+    if network.config.get("sigma"):
+        raise InputError("a noisy network's layers are not functions of the input")
+    if not network.inputs.finite:
+        raise InputError(f"{network.inputs.name} is a continuous input, not a finite set")
+    epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
+    return {
+        epoch: [rows_entropy(layer) for layer in network.activations(network.inputs.x, epoch).clean]
+        for epoch in epochs
+    }
+
+
+@dataclass(frozen=True)
+class LayerConditionalSampler:
+    """Draws of the clean S_l given each input, through the noise of the earlier layers.
+
+    A picklable callable (it holds the layer's spec and loads the network from the disk
+    cache where it is called), the ``conditional_sampler`` of a deep noisy layer's channel.
+    """
+
+    spec: LayerSpec
+
+    def __call__(self, x, draws: int, rng: np.random.Generator) -> np.ndarray:
+        """``draws`` independent draws of S_l for each row of ``x`` (shape (m, d_0)).
+
+        Returns
+        -------
+        ndarray of float64, shape (m, draws, d_l)
+        """
+        x = np.asarray(x, dtype=np.float64)
+        repeated = np.repeat(x, draws, axis=0)
+        activations = self.spec.network().activations(
+            repeated, self.spec.epoch, seed=int(rng.integers(0, 2**62))
+        )
+        clean = activations.clean[self.spec.layer - 1]
+        return clean.reshape(x.shape[0], draws, clean.shape[1])
+
+
 def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
     value, stderr, how = _truth(spec)
     inputs = get_inputs(spec.inputs)
@@ -476,7 +1028,13 @@ def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
         return x, clean
 
     channel = (
-        NoisyChannel(sample_clean, spec.sigma, x_is_label=spec.target == "label")
+        NoisyChannel(
+            sample_clean,
+            spec.sigma,
+            x_is_label=spec.target == "label",
+            upstream_noise=spec.stochastic and spec.layer > 1,
+            conditional_sampler=LayerConditionalSampler(spec) if spec.deep_noisy else None,
+        )
         if spec.stochastic
         else None
     )
@@ -484,6 +1042,8 @@ def _build(spec: LayerSpec, extra_tags: frozenset[str]) -> Dataset:
     noise = (
         f"Gaussian noise of standard deviation {spec.sigma:g} after every hidden activation"
         if spec.stochastic
+        else f"activations quantized to {spec.bits} bits"
+        if spec.bits
         else "deterministic"
     )
     what = "class label" if spec.target == "label" else "input"
@@ -524,6 +1084,18 @@ def _specs() -> list[LayerSpec]:
         specs += [
             LayerSpec("gaussian-mixture", activation, 0.0, layer, 40, "label") for layer in (1, 3)
         ]
+    # network-layers-v2: every deeper layer of the noisy szt12 networks (nested Monte Carlo
+    # truth), and every layer of the quantized ones (exact H(T_l)).
+    for activation in ("tanh", "relu"):
+        for epoch in V2_EPOCHS:
+            if activation in DEEP_NOISY_ACTIVATIONS:
+                deep = [LayerSpec("szt12", activation, 0.1, layer, epoch) for layer in szt_layers[1:]]
+                specs += [spec for spec in deep if spec.name not in DEEP_NOISY_LEFT_OUT]
+            for bits in QUANTIZED_BITS:
+                specs += [
+                    LayerSpec("szt12", activation, 0.0, layer, epoch, bits=bits)
+                    for layer in szt_layers
+                ]
     return specs
 
 
@@ -542,6 +1114,7 @@ DEFAULT_NETWORK_SUITE = (
     "net-gaussian-mixture-relu-det-L2-e40",
     "net-label-gaussian-mixture-tanh-det-L3-e40",
 )
+
 
 
 # --- The linear Gaussian channel -----------------------------------------------------------

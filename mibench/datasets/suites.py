@@ -11,6 +11,10 @@ names the suite it was run under, and :mod:`mibench.results.scoring` scores each
   channels, deterministic (truth infinite, or H(L) over a finite input set) and noisy; scored
   by the error in nats against a finite truth, and, for an infinite truth, by the estimate and
   its growth with n (a finite, growing number there describes the estimator).
+- ``network-layers-v2``: the layers v1 could not score: I(X; T_l) of the deeper layers (l >= 2)
+  of the noisy szt12 networks, with a nested Monte Carlo truth, and every layer of szt12
+  networks whose activations are quantized to 4 or 8 bits, with the exact H(T_l); scored like
+  v1. v1 is unchanged (its layers are not in v2).
 - ``staircase-v1``: the staircase of known MI (see :mod:`mibench.datasets.staircase`),
   scored by "solved".
 
@@ -69,6 +73,9 @@ SUITES: tuple[Suite, ...] = (
           "T = W X + Z, X Gaussian: exact MI, infinite without noise"),
     Suite("staircase-v1", "staircase", "solved",
           "Gaussian tasks with MI on a staircase, for the neural bounds"),
+    Suite("network-layers-v2", "network-layers-v2", "layers",
+          "deep noisy layers (I(X; T_l), l >= 2, by nested Monte Carlo) and layers of "
+          "quantized networks (exact H(T_l)), szt12"),
 )
 
 _BY_NAME = {suite.name: suite for suite in SUITES}

@@ -32,6 +32,22 @@ dimension, plus the Monte Carlo error reported in the extras (``stderr``, which 
 draws). If ``x`` are continuous inputs while S also depends on upstream noise, each sample is
 its own group and the estimate is that of I(S; T) >= I(X; T), not I(X; T).
 
+Deep layers
+-----------
+Beyond the first layer of a noisy network, S_l is not a function of the input: the noise of
+the earlier layers spreads it, and h(T_l | X = x) is the entropy of the mixture of
+N(s, sigma^2 I) over the law of S_l given x, not h(Z). There the estimator does what Goldfeld
+et al. do: h(T_l) from the n given samples of S_l (drawn through the noisy earlier layers),
+and h(T_l | X = x), for every distinct input x of the sample, from ``conditional_draws``
+fresh draws of S_l given x through the noisy earlier layers:
+
+    I(X; T_l) = h(T_l) - sum_x p_n(x) h(T_l | X = x),
+
+p_n the inputs' frequencies in the sample. The draws come from the dataset's channel
+(:attr:`~mibench.core.contracts.NoisyChannel.conditional_sampler`), which
+:meth:`NoisySampleProp.for_channel` hands to the estimator; without it (called directly) the
+estimator groups the given samples by x as above.
+
 Its quantity is :data:`~mibench.core.contracts.NOISY_CHANNEL`: ``mibench.run`` runs it only on
 datasets that provide a noisy channel (the noisy network layers and linear Gaussian channels),
 hands it their clean activations, and sets ``sigma`` to their noise scale
@@ -41,12 +57,15 @@ any other pair (x, y) it estimates I(X; Y + Z), which is not I(X; Y).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mibench.core.contracts import NOISY_CHANNEL, Estimate, Estimator, NoisyChannel
 from mibench.core.gaussian_mixture import (
     MAX_KERNEL_EVALUATIONS,
     TARGET_STDERR,
+    gaussian_mixture_entropy,
     noisy_channel_mutual_information,
     noisy_channel_mutual_information_to_precision,
 )
@@ -76,6 +95,9 @@ class NoisySampleProp(Estimator):
         The time cap of ``draws="auto"``: Monte Carlo points times samples at most this.
     seed : int, default 0
         Seed of the Monte Carlo draws.
+    conditional_draws : int, default 256
+        At a layer with noisy earlier layers (a channel with ``upstream_noise``): draws of S_l
+        given each distinct input, for h(T_l | X = x); see the module docstring.
 
     Notes
     -----
@@ -88,6 +110,8 @@ class NoisySampleProp(Estimator):
     """
 
     quantity = NOISY_CHANNEL
+    #: It can estimate I(X; T_l) where S_l is spread by earlier noise, given draws of S_l | x.
+    handles_upstream_noise = True
 
     def __init__(
         self,
@@ -97,6 +121,7 @@ class NoisySampleProp(Estimator):
         target_stderr: float = TARGET_STDERR,
         max_kernel_evaluations: int = MAX_KERNEL_EVALUATIONS,
         seed: int = 0,
+        conditional_draws: int = 256,
     ):
         self.sigma = check_positive(sigma, "sigma")
         if isinstance(draws, str):
@@ -110,12 +135,22 @@ class NoisySampleProp(Estimator):
             max_kernel_evaluations, "max_kernel_evaluations", minimum=1
         )
         self.seed = check_integer(seed, "seed", minimum=0)
+        self.conditional_draws = check_integer(conditional_draws, "conditional_draws", minimum=2)
+        # Set by for_channel for a layer whose earlier layers are noisy; not a parameter (the
+        # dataset, part of every run's identity, decides it).
+        self.conditional_sampler = None
 
     def for_channel(self, channel: NoisyChannel) -> NoisySampleProp:
-        """Configured for a dataset's noisy layer: ``sigma`` is the layer's noise scale."""
-        return self.with_params(sigma=channel.noise_std)
+        """Configured for a dataset's noisy layer: ``sigma`` is the layer's noise scale, and
+        where earlier layers are noisy too, draws of S given x come from the channel."""
+        configured = self.with_params(sigma=channel.noise_std)
+        if channel.upstream_noise and not channel.x_is_label:
+            configured.conditional_sampler = channel.conditional_sampler
+        return configured
 
     def _estimate(self, x: np.ndarray, y: np.ndarray) -> Estimate:
+        if self.conditional_sampler is not None:
+            return self._estimate_at_depth(x, y)
         _, groups = np.unique(x, axis=0, return_inverse=True)
         groups = groups.reshape(-1)
         rng = np.random.default_rng(self.seed)
@@ -141,5 +176,53 @@ class NoisySampleProp(Estimator):
                 "groups": int(groups.max()) + 1,
                 "draws_total": int(points),
                 "target_reached": bool(result.stderr <= self.target_stderr),
+            },
+        )
+
+    def _estimate_at_depth(self, x: np.ndarray, y: np.ndarray) -> Estimate:
+        """h(T) from the given S, minus h(T | X) from fresh draws of S given each input."""
+        rng = np.random.default_rng(self.seed)
+        n, dim = y.shape
+        inputs, counts = np.unique(x, axis=0, return_counts=True)
+        # h(T): the mixture over the n given centres, at least about 2,000 Monte Carlo points.
+        draws = self.draws if self.draws != "auto" else max(1, math.ceil(2000 / n))
+        marginal = gaussian_mixture_entropy(y, self.sigma, draws=draws, rng=rng)
+        conditional_draws = self.conditional_draws
+        weights = counts / n
+        entropy = 0.0
+        variance = 0.0
+        constant = 0.5 * dim * math.log(2 * math.pi * self.sigma**2) + math.log(conditional_draws)
+        for start in range(0, inputs.shape[0], 64):
+            block = slice(start, start + 64)
+            centres = np.asarray(
+                self.conditional_sampler(inputs[block], conditional_draws, rng), dtype=np.float64
+            )
+            if centres.shape != (inputs[block].shape[0], conditional_draws, dim):
+                raise InputError(
+                    f"the channel's conditional sampler gave draws of shape {centres.shape}, "
+                    f"not ({inputs[block].shape[0]}, {conditional_draws}, {dim})"
+                )
+            points = centres + self.sigma * rng.standard_normal(centres.shape)
+            squared = (
+                (points * points).sum(axis=2)[:, :, None]
+                - 2.0 * points @ centres.transpose(0, 2, 1)
+                + (centres * centres).sum(axis=2)[:, None, :]
+            )
+            exponents = -0.5 * np.maximum(squared, 0.0) / self.sigma**2
+            largest = exponents.max(axis=2, keepdims=True)
+            log_p = np.log(np.exp(exponents - largest).sum(axis=2)) + largest[:, :, 0] - constant
+            entropy += float((weights[block] * -log_p.mean(axis=1)).sum())
+            variance += float((weights[block] ** 2 * log_p.var(axis=1, ddof=1)).sum()) / conditional_draws
+        value = marginal.value - entropy
+        stderr = math.hypot(marginal.stderr, math.sqrt(variance))
+        return Estimate(
+            value,
+            {
+                "stderr": stderr,
+                "groups": int(inputs.shape[0]),
+                "entropy_t": marginal.value,
+                "conditional_entropy_t": entropy,
+                "conditional_draws": conditional_draws,
+                "target_reached": bool(stderr <= self.target_stderr),
             },
         )

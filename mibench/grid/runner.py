@@ -106,6 +106,9 @@ def prepare(estimator: Estimator, dataset: Dataset) -> tuple[Estimator | None, s
             f"{estimator.name} estimates {quantity}; {dataset.name} provides {provided} only"
         )
     if quantity == NOISY_CHANNEL:
+        reason = dataset.channel.unsupported_by(estimator)
+        if reason is not None:  # e.g. S is not a function of x and the estimator assumes it
+            return None, f"{reason}: {dataset.name}"
         return estimator.for_channel(dataset.channel), None
     return estimator, None
 

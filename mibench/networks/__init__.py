@@ -2,6 +2,8 @@
 
 - :class:`MLP`: deterministic, or with Gaussian noise of standard deviation sigma after every
   hidden activation (T_l = S_l + Z_l, Goldfeld et al. 2019); float64, seeded, no global state.
+- :class:`QuantizedMLP`: hidden activations quantized to a few bits, trained straight-through
+  (Lorenzen, Igel & Nielsen, ICLR 2022), so that every layer over a finite input is discrete.
 - :func:`train`: Adam on cross-entropy, with snapshots at log-spaced epochs
   (:func:`log_spaced_epochs`); the result gives the clean S_l and noisy T_l at any snapshot.
 - Inputs: :func:`szt12` (all 4,096 patterns of 12 signs), :func:`digits` (scikit-learn's
@@ -25,6 +27,8 @@ _EXPORTS = {
     "szt12_rule": "inputs",
     "ACTIVATIONS": "_constants",
     "MLP": "models",
+    "Quantize": "quantized",
+    "QuantizedMLP": "quantized",
     "GaussianNoise": "models",
     "HiddenLayer": "models",
     "LayerActivations": "training",
@@ -54,6 +58,8 @@ __all__ = [
     "Inputs",
     "LayerActivations",
     "MLP",
+    "Quantize",
+    "QuantizedMLP",
     "TrainedNetwork",
     "capture",
     "digits",

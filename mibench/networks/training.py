@@ -92,7 +92,13 @@ class TrainedNetwork:
         if epoch not in self.snapshots:
             raise InputError(f"epoch {epoch} was not recorded; recorded epochs: {self.epochs}")
         model_args = {k: self.config[k] for k in ("widths", "activation", "sigma", "seed")}
-        model = MLP(self.config["dim_in"], n_classes=self.config["n_classes"], **model_args)
+        if self.config.get("bits"):
+            from mibench.networks.quantized import QuantizedMLP
+
+            model_args["bits"] = self.config["bits"]
+            model = QuantizedMLP(self.config["dim_in"], n_classes=self.config["n_classes"], **model_args)
+        else:
+            model = MLP(self.config["dim_in"], n_classes=self.config["n_classes"], **model_args)
         model.load_state_dict(self.snapshots[epoch])
         return model
 
@@ -132,6 +138,7 @@ def train(
     learning_rate: float = 0.01,
     checkpoints: Sequence[int] | None = None,
     seed: int = 0,
+    bits: int = 0,
 ) -> TrainedNetwork:
     """Train an :class:`MLP` on ``inputs`` with Adam on the cross-entropy.
 
@@ -150,6 +157,9 @@ def train(
     checkpoints : sequence of int, optional
         Epochs whose weights are kept (0 is the initialisation); default 7 log-spaced epochs.
     seed : int, default 0
+    bits : int, default 0
+        Quantize every hidden activation to this many bits and train straight-through
+        (:class:`mibench.networks.quantized.QuantizedMLP`); 0 keeps float activations.
 
     Returns
     -------
@@ -165,9 +175,17 @@ def train(
     if checkpoints and checkpoints[-1] > epochs:
         raise InputError(f"checkpoint epoch {checkpoints[-1]} is beyond the {epochs} epochs")
 
-    model = MLP(
-        inputs.dim, widths, inputs.n_classes, activation=activation, sigma=sigma, seed=seed
-    )
+    if bits:
+        from mibench.networks.quantized import QuantizedMLP
+
+        model = QuantizedMLP(
+            inputs.dim, widths, inputs.n_classes, activation=activation, sigma=sigma,
+            bits=bits, seed=seed,
+        )
+    else:
+        model = MLP(
+            inputs.dim, widths, inputs.n_classes, activation=activation, sigma=sigma, seed=seed
+        )
     # One thread: the networks are tiny, and on a busy machine (or in the runner's worker
     # processes) idle OpenMP threads spinning for a core made a training step 20 times slower.
     with torch_threads(1):

@@ -165,7 +165,8 @@ def test_seed_reproduces_and_parameters_are_validated():
         mibench.get_estimator("noisy-sp", sigma=0)
     with pytest.raises(ValueError, match="draws must be at least 1"):
         mibench.get_estimator("noisy-sp", draws=0)
-    params = {"sigma": 0.3, "draws": 7, "target_stderr": 0.01, "max_kernel_evaluations": 10, "seed": 2}
+    params = {"sigma": 0.3, "draws": 7, "target_stderr": 0.01, "max_kernel_evaluations": 10, "seed": 2,
+              "conditional_draws": 16}
     assert mibench.get_estimator("noisy-sp", **params).get_params() == params
 
 
@@ -216,3 +217,89 @@ def test_the_time_cap_stops_the_draws_and_says_so():
 def test_bad_draws_are_named(draws):
     with pytest.raises(ValueError, match="draws"):
         mibench.get_estimator("noisy-sp", draws=draws)
+
+
+# --- At depth: S spread by the noise of earlier layers -----------------------------------------
+
+_DEPTH_MEANS = np.array([[-1.0, 0.0], [1.0, 0.0]])
+_DEPTH_SPREAD = 0.4  # standard deviation of S given x (the earlier layers' noise)
+_DEPTH_SIGMA = 0.3
+
+
+def _depth_conditional_sampler(x, draws, rng):
+    means = _DEPTH_MEANS[np.asarray(x, dtype=int).reshape(-1)]
+    return means[:, None, :] + _DEPTH_SPREAD * rng.standard_normal((len(means), draws, 2))
+
+
+def _depth_channel_sampler(n, rng):
+    x = rng.integers(0, 2, size=n)
+    return x[:, None].astype(float), _depth_conditional_sampler(x, 1, rng)[:, 0, :]
+
+
+def _depth_information_by_quadrature() -> float:
+    """I(X; S + Z), S | x ~ N(mu_x, a^2 I), Z ~ N(0, s^2 I): T | x ~ N(mu_x, (a^2 + s^2) I),
+    and only the first coordinate tells the two inputs apart (1-d quadrature)."""
+    scale = math.hypot(_DEPTH_SPREAD, _DEPTH_SIGMA)
+
+    def integrand(t, mean):
+        here = math.exp(-0.5 * ((t - mean) / scale) ** 2)
+        other = math.exp(-0.5 * ((t + mean) / scale) ** 2)
+        return here / (scale * math.sqrt(2 * math.pi)) * math.log(2 * here / (here + other))
+
+    return integrate.quad(integrand, -12 * scale + 1, 12 * scale + 1, args=(1.0,))[0]
+
+
+def _depth_dataset(conditional=True):
+    from mibench.core.contracts import Dataset, NoisyChannel
+
+    channel = NoisyChannel(
+        _depth_channel_sampler, _DEPTH_SIGMA, upstream_noise=True,
+        conditional_sampler=_depth_conditional_sampler if conditional else None,
+    )
+
+    def sample(n, rng):
+        x, s = _depth_channel_sampler(n, rng)
+        return x, s + _DEPTH_SIGMA * rng.standard_normal(s.shape)
+
+    return Dataset(name="depth-toy", dim_x=1, dim_y=2,
+                   mutual_information=_depth_information_by_quadrature(), sampler=sample,
+                   channel=channel, tags=frozenset({"stochastic"}))
+
+
+def test_noisy_sp_at_depth_matches_quadrature_and_the_layer_one_formula_does_not():
+    dataset = _depth_dataset()
+    exact = dataset.mutual_information
+    record = mibench.run("noisy-sp", dataset, n=2000, seeds=1)[0]
+    assert record.status == "ok", record.error
+    assert record.extras["conditional_draws"] == 256 and record.extras["groups"] == 2
+    assert abs(record.estimate - exact) < 3 * record.extras["stderr"] + 0.02, (record.estimate, exact)
+    # Negative control: S taken as a function of x (each sample its own input) gives
+    # h(T) - h(Z), far above the truth.
+    x, s = dataset.sample_channel(2000, seed=1)
+    naive = mibench.get_estimator("noisy-sp", sigma=_DEPTH_SIGMA, draws=1).estimate(np.arange(2000), s)
+    assert naive - exact > 0.5
+
+
+def test_estimators_that_cannot_run_at_depth_are_skipped_with_the_reason():
+    records = mibench.run(["noisy-sp", "kde-pairwise"], _depth_dataset(conditional=False), n=200)
+    assert [r.status for r in records] == ["skipped", "skipped"]
+    assert "needs draws of S given x" in records[0].error
+    assert "takes S to be a function of x" in records[1].error
+    # Negative control: with draws of S given x, noisy-sp runs (kde-pairwise still cannot).
+    records = mibench.run(["noisy-sp", "kde-pairwise"], _depth_dataset(), n=200,
+                          params={"noisy-sp": {"conditional_draws": 16}})
+    assert [r.status for r in records] == ["ok", "skipped"]
+
+
+def test_the_conditional_sampler_of_a_deep_layer_travels_to_other_processes():
+    import pickle
+
+    from mibench.datasets.network_layers import LayerConditionalSampler, LayerSpec
+
+    sampler = LayerConditionalSampler(LayerSpec.parse("net-szt12-tanh-noisy0.1-L3-e40"))
+    estimator = mibench.get_estimator("noisy-sp")
+    estimator.conditional_sampler = sampler
+    copy = pickle.loads(pickle.dumps(estimator))
+    assert copy.conditional_sampler == sampler and copy.get_params() == estimator.get_params()
+    with pytest.raises(ValueError, match="conditional_draws"):
+        mibench.get_estimator("noisy-sp", conditional_draws=1)
