@@ -928,9 +928,14 @@ def network_noisy_information(
 def _cached_nested(network: TrainedNetwork, epoch: int, settings: dict, key: dict):
     import time
 
-    stored = read_json("truths", key)
-    if stored is not None:
-        return [NestedValue(*values) for values in stored["layers"]]
+    stored = read_json_fields("truths", key, {"layers": list})
+    # A structurally wrong entry is missing (the cache's promise): computed and written again.
+    if stored is not None and all(
+        isinstance(values, list) and len(values) == len(NestedValue._fields)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        for values in stored["layers"]
+    ):
+        return [NestedValue(*map(float, values)) for values in stored["layers"]]
     weights, biases = _snapshot_weights(network, epoch)
     start, start_cpu = time.perf_counter(), time.process_time()
     values = nested_noisy_information(
