@@ -5,7 +5,8 @@ comment after ``#`` dropped). The fast tests parse each one with the CLI's own p
 every name it gives (estimators and their parameters, datasets, tags, suites, experiments, grid
 files, the directory a report reads), so a renamed estimator or a dropped option fails here in
 a second. The slow test runs them all for real, in order, in a scratch directory holding a copy
-of the grid files, so that ``mibench report`` finds what an earlier command wrote.
+of the grid files and examples, so that ``mibench report`` finds what an earlier command
+wrote.
 """
 
 import json
@@ -114,7 +115,8 @@ def test_each_subcommand_appears_in_the_readme(command):
 @pytest.mark.slow
 def test_every_readme_command_exits_0(tmp_path, monkeypatch, capsys):
     commands = readme_commands()
-    shutil.copytree(ROOT / "grids", tmp_path / "grids")
+    for folder in ("grids", "examples"):  # what the commands name, relative to the root
+        shutil.copytree(ROOT / folder, tmp_path / folder)
     monkeypatch.chdir(tmp_path)
     for command in commands:
         code = main(shlex.split(command)[1:])
