@@ -69,4 +69,11 @@ def test_quick_infonce_stays_below_log_64_and_the_others_beat_it(quick_run):
         assert row["failed"] == 0
         assert row["estimate"] <= CEILING + 1e-6
     assert infonce[8.0]["estimate"] < 8.0 - 3.0
+    # The 2-nat accuracy verdict is decided at the quick size: every uncapped bound within 0.3.
+    uncapped_at_2 = [r for r in result.tables["staircase"]
+                     if r["mi_true"] == 2.0 and r["bound"] != "infonce"]
+    assert len(uncapped_at_2) == 4
+    assert all(abs(r["estimate"] - 2.0) <= 0.3 for r in uncapped_at_2), uncapped_at_2
+    (accuracy,) = [v for v in result.verdicts if v.name.startswith("largest |error|")]
+    assert accuracy.value <= 0.3 < accuracy.control.value
     assert all(v.passes for v in result.verdicts), result.verdicts
