@@ -31,7 +31,10 @@ Verdicts, each with its control (the same check where it must fail), MI in nats:
 - InfoNCE's largest held-out estimate <= log 64 (control: the largest of the uncapped bounds,
   NWJ, DV, MINE and SMILE, which are not held under log(batch));
 - the best uncapped bound minus InfoNCE at the levels above log 64 >= 0.5 (they beat InfoNCE
-  where the ceiling binds; control: the same difference at the levels below the ceiling);
+  where the ceiling binds; control: the same difference at the levels below half the ceiling,
+  log(64) / 2 = 2.08: the 2-nat level. InfoNCE already bends below the ceiling before reaching
+  it, so a level of 4 nats, just under log 64, would not be a level where the ceiling plays no
+  role: in the default run of 2026-12-03 SMILE beat InfoNCE there by 0.99 nats);
 - every uncapped bound within 0.3 of a truth of 2 nats, over bounds and kinds (control:
   InfoNCE's error at the largest level). Made at every size; the tiny run's 40 steps are far
   too few for it to hold (its control still fails), the quick run's 2,000 decide it.
@@ -252,8 +255,11 @@ def staircase_verdicts(rows: list[dict[str, Any]], accuracy_verdict: bool) -> li
     def above(level):
         return level > ceiling
 
-    def below(level):
-        return level <= ceiling
+    def far_below(level):
+        # InfoNCE already bends under the ceiling before reaching it (default run, 2026-12-03:
+        # 2.97 nats at a truth of 4, against 3.96 for SMILE), so the control takes only the
+        # truths at most half the ceiling, where log(batch) plays no role.
+        return level <= ceiling / 2
 
     verdicts = [
         checked_verdict(
@@ -265,8 +271,9 @@ def staircase_verdicts(rows: list[dict[str, Any]], accuracy_verdict: bool) -> li
             f"best uncapped bound minus InfoNCE, truths above log {BATCH_SIZE} [nats]",
             _best(rows, uncapped, above) - _best(rows, ("infonce",), above),
             f">= {MIN_GAIN} (they beat InfoNCE where its ceiling binds)",
-            lambda v: v >= MIN_GAIN, f"the same difference, truths below log {BATCH_SIZE}",
-            _best(rows, uncapped, below) - _best(rows, ("infonce",), below)),
+            lambda v: v >= MIN_GAIN,
+            f"the same difference, truths below log {BATCH_SIZE} / 2 (far from the ceiling)",
+            _best(rows, uncapped, far_below) - _best(rows, ("infonce",), far_below)),
     ]
     if accuracy_verdict:
         top = max(r["mi_true"] for r in rows)
