@@ -13,6 +13,7 @@ from mibench.experiments.information_plane import (
     DEFAULT_SCHEDULE,
     EXACT_NOISY,
     NOISY_SP,
+    QUICK_SCHEDULE,
     TINY_SCHEDULE,
     compression,
     kde_pairwise_input_and_label,
@@ -89,6 +90,13 @@ def test_default_run_has_log_spaced_snapshots_and_three_seeds():
     assert len(epochs) >= 7 and epochs[-1] == DEFAULT_SCHEDULE.epochs
     assert DEFAULT_SCHEDULE.layers == (1, 3, 5) and len(DEFAULT_SCHEDULE.seeds) >= 3
     assert DEFAULT_SCHEDULE.measured_inputs is None
+
+
+def test_quick_run_measures_half_the_inputs_from_three_seeds():
+    # Half the inputs keeps the O(m^2) estimators within the quick budget; at 256 (tiny) two
+    # controls are undecided, so the quick size must stay well above that.
+    assert QUICK_SCHEDULE.measured_inputs == 2048 and len(QUICK_SCHEDULE.seeds) >= 3
+    assert QUICK_SCHEDULE.layers == (1, 3)
 
 
 def test_noisy_layer_truth_against_quadrature():

@@ -61,6 +61,16 @@ def test_verdicts_on_made_up_tables():
     assert not gain.holds and not accuracy.holds
 
 
+def test_the_gain_control_takes_only_truths_far_below_the_ceiling():
+    # At 4 nats, just under log 64, InfoNCE already bends (the default run: 2.97 against 3.96
+    # for SMILE); the control must compare where the ceiling plays no role, at 2 nats.
+    rows = [_row("infonce", 2.0, 1.75), _row("infonce", 4.0, 2.97), _row("infonce", 8.0, 3.97),
+            _row("smile", 2.0, 1.84), _row("smile", 4.0, 3.96), _row("smile", 8.0, 8.9)]
+    _, gain, _ = staircase_verdicts(rows, accuracy_verdict=True)
+    assert gain.holds and gain.control.value == pytest.approx(1.84 - 1.75)
+    assert not gain.control.holds and gain.passes
+
+
 @pytest.mark.slow
 def test_quick_infonce_stays_below_log_64_and_the_others_beat_it(quick_run):
     _, result = quick_run
@@ -69,4 +79,11 @@ def test_quick_infonce_stays_below_log_64_and_the_others_beat_it(quick_run):
         assert row["failed"] == 0
         assert row["estimate"] <= CEILING + 1e-6
     assert infonce[8.0]["estimate"] < 8.0 - 3.0
+    # The 2-nat accuracy verdict is decided at the quick size: every uncapped bound within 0.3.
+    uncapped_at_2 = [r for r in result.tables["staircase"]
+                     if r["mi_true"] == 2.0 and r["bound"] != "infonce"]
+    assert len(uncapped_at_2) == 4
+    assert all(abs(r["estimate"] - 2.0) <= 0.3 for r in uncapped_at_2), uncapped_at_2
+    (accuracy,) = [v for v in result.verdicts if v.name.startswith("largest |error|")]
+    assert accuracy.value <= 0.3 < accuracy.control.value
     assert all(v.passes for v in result.verdicts), result.verdicts
