@@ -91,6 +91,8 @@ def filled_cache(tmp_path_factory):
     return directory, empty_listing, first_output
 
 
+# Slow: a second interpreter; tests/core/test_cache.py checks the cache across processes fast.
+@pytest.mark.slow
 def test_a_second_process_trains_nothing_and_gets_the_same_dataset(filled_cache):
     import json
 
@@ -103,6 +105,9 @@ def test_a_second_process_trains_nothing_and_gets_the_same_dataset(filled_cache)
     assert record["status"] == "ok" and record["truth"] == float(first.split()[0])
 
 
+# Slow: three interpreters; test_registering_the_network_datasets_trains_nothing checks fast that
+# listing builds nothing.
+@pytest.mark.slow
 def test_listing_trains_nothing_and_shows_cached_truths(filled_cache):
     import json
 

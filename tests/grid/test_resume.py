@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from _faulty_estimators import Correlation, FailsUntilFileExists, Sleeps
 
 import mibench
@@ -32,6 +33,8 @@ def stored_lines(directory):
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
+# Slow: a real SIGKILL mid-grid; tests/grid/test_store.py checks the torn tail and the resume fast.
+@pytest.mark.slow
 def test_a_grid_killed_part_way_and_run_again_has_every_record_exactly_once(tmp_path):
     out = tmp_path / "store"
     command = [sys.executable, "-c", DRIVER.format(datasets=DATASETS), str(out)]
