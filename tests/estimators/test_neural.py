@@ -164,6 +164,9 @@ def test_infonce_saturates_at_log_of_the_evaluation_batch_size():
     assert math.log(8) + 1.0 < wider.estimate(x, y) <= math.log(128) + 1e-6
 
 
+# Slow: training to accuracy; tests/estimators/test_neural_protocol.py checks the concatenated
+# critic's scores against the network on concatenated pairs fast.
+@pytest.mark.slow
 def test_the_concatenated_critic_estimates_too(normal_1v1):
     x, y = normal_1v1
     params = dict(critic="concat", hidden=(32, 32), batch_size=64, steps=600, eval_every=50)

@@ -36,6 +36,9 @@ def test_overlapping_mixture_matches_a_riemann_sum():
         riemann_mi(centres, 0.1), abs=1e-6)
 
 
+# Slow: a fine Riemann sum over x; test_overlapping_mixture_matches_a_riemann_sum and the
+# Gaussian-formula test check the same quadrature fast.
+@pytest.mark.slow
 def test_continuous_channel_matches_a_riemann_sum_over_x():
     # X uniform on [-1, 1]: the mixture over 2,001 evenly spaced inputs approximates p_T.
     x = np.linspace(-1.0, 1.0, 2001)
