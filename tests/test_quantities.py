@@ -103,11 +103,10 @@ def independent_noisy_layer_truth(name: str, points: int, seed: int) -> tuple[fl
     return value, float(entropy_terms.std(ddof=1) / math.sqrt(points))
 
 
-@pytest.mark.parametrize("name", [
-    # The tanh layer slow: its network trains here first; the relu one checks the same route.
-    pytest.param("net-szt12-tanh-noisy0.1-L1-e40", marks=pytest.mark.slow),
-    "net-szt12-relu-noisy0.1-L1-e40",
-])
+# Slow: each trains its network first; tests/datasets/test_network_layers.py checks a noisy
+# first-layer truth against an independent KDE computation fast.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["net-szt12-tanh-noisy0.1-L1-e40", "net-szt12-relu-noisy0.1-L1-e40"])
 def test_noisy_layer_truth_agrees_with_an_independent_computation(name):
     dataset = mibench.get_dataset(name)
     value, stderr = independent_noisy_layer_truth(name, points=4_000, seed=7)
