@@ -104,14 +104,8 @@ class BatchedObjective:
         value = self._value(scores)
         if self.bound == "mine":
             batch = self._log_mean_exp(scores).detach()
-            if self.log_moving_average is None:
-                self.log_moving_average = batch
-            else:
-                # The update of training.Objective, seed by seed (log space, no overflow).
-                self.log_moving_average = torch.logaddexp(
-                    math.log1p(-self.ema_rate) + self.log_moving_average,
-                    math.log(self.ema_rate) + batch,
-                )
+            self.log_moving_average = bounds.update_log_moving_average(
+                self.log_moving_average, batch, self.ema_rate)
             return self._mine(scores, self.log_moving_average), value
         if self.bound == "smile":
             return self._js(scores), value

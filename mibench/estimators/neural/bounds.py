@@ -30,6 +30,7 @@ __all__ = [
     "nwj_bound",
     "smile_bound",
     "tuba_bound",
+    "update_log_moving_average",
 ]
 
 
@@ -87,6 +88,16 @@ def smile_bound(scores: torch.Tensor, tau: float) -> torch.Tensor:
     """
     clipped = scores.clamp(-tau, tau)
     return joint_mean(scores) - log_mean_exp_marginal(clipped)
+
+
+def update_log_moving_average(log_moving_average: torch.Tensor | None, batch: torch.Tensor,
+                              rate: float) -> torch.Tensor:
+    """MINE's moving average of E_q[e^f], ma <- (1 - rate) ma + rate * batch, in log space so
+    that it cannot overflow; ``batch`` (the batch's log E_q[e^f]) starts it. Elementwise, so a
+    stack of seeds' averages updates seed by seed."""
+    if log_moving_average is None:
+        return batch
+    return torch.logaddexp(math.log1p(-rate) + log_moving_average, math.log(rate) + batch)
 
 
 def mine_surrogate(scores: torch.Tensor, log_moving_average: torch.Tensor) -> torch.Tensor:

@@ -220,14 +220,8 @@ class Objective:
         value = read_out(self.bound, scores, self.tau)
         if self.bound == "mine":
             batch = bounds.log_mean_exp_marginal(scores).detach()
-            if self.log_moving_average is None:
-                self.log_moving_average = batch
-            else:
-                # ma <- (1 - a) ma + a E_batch[e^f], kept in log space so it cannot overflow.
-                self.log_moving_average = torch.logaddexp(
-                    math.log1p(-self.ema_rate) + self.log_moving_average,
-                    math.log(self.ema_rate) + batch,
-                )
+            self.log_moving_average = bounds.update_log_moving_average(
+                self.log_moving_average, batch, self.ema_rate)
             return bounds.mine_surrogate(scores, self.log_moving_average), value
         if self.bound == "smile":
             # SMILE trains the critic on the Jensen-Shannon objective (Song & Ermon, sec. 4)
