@@ -763,7 +763,9 @@ def _nested_layer(layer, own_input, sigma, candidates, log_bank):
     # in place of the first draw.
     candidate_squared = (candidate * candidate).sum(axis=2)
     log_candidate = np.empty((n_out, candidates))
-    log_candidate_in = np.empty((n_out, candidates))
+    # Filled only where the candidate is the point's own input; NaN elsewhere (never read), not
+    # np.empty's leftover bits, which could be a signalling NaN and warn when shifted below.
+    log_candidate_in = np.full((n_out, candidates), np.nan)
     flat = chosen.ravel()
     pair_order = np.argsort(flat, kind="stable")
     pair_ends = np.cumsum(np.bincount(flat, minlength=n_inputs))
