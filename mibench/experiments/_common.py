@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mibench.estimators import get_estimator
-from mibench.experiments import Control, Verdict
+from mibench.experiments.contract import Control, Verdict
 from mibench.results.scoring import rise_per_decade
 
 __all__ = ["checked_verdict", "estimate_row", "mean_and_sd", "rise_per_decade"]

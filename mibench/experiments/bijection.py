@@ -47,8 +47,8 @@ from sklearn.preprocessing import StandardScaler
 
 from mibench.datasets.network_layers import exact_label_information, rows_entropy, trained_network
 from mibench.estimators import get_estimator
-from mibench.experiments import ExperimentResult, register_experiment
 from mibench.experiments._common import checked_verdict, mean_and_sd
+from mibench.experiments.contract import ExperimentResult, register_experiment
 from mibench.networks.inputs import get_inputs
 
 __all__ = [

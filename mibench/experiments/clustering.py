@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from mibench.experiments import ExperimentResult, register_experiment
 from mibench.experiments._common import checked_verdict, estimate_row, mean_and_sd
+from mibench.experiments.contract import ExperimentResult, register_experiment
 from mibench.experiments.quadrature import noisy_discrete_channel_mi
 
 __all__ = ["INPUT_VALUES", "SIGMA", "clustering", "exact_information"]

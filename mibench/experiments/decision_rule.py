@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from mibench.experiments import Control, ExperimentResult, Verdict, register_experiment
 from mibench.experiments._remedies import (
     control_lines,
     errorbar_series,
@@ -44,6 +43,7 @@ from mibench.experiments._remedies import (
     mean_and_sd,
     seed_tolerance,
 )
+from mibench.experiments.contract import Control, ExperimentResult, Verdict, register_experiment
 
 __all__ = ["BETAS", "decision_rule", "run"]
 

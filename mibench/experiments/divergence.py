@@ -58,13 +58,13 @@ from typing import Any
 
 import numpy as np
 
-from mibench.experiments import ExperimentResult, Verdict, register_experiment
 from mibench.experiments._common import (
     checked_verdict,
     estimate_row,
     mean_and_sd,
     rise_per_decade,
 )
+from mibench.experiments.contract import ExperimentResult, Verdict, register_experiment
 from mibench.experiments.quadrature import noisy_continuous_channel_mi, noisy_discrete_channel_mi
 
 __all__ = ["EXACT_SIGMAS", "SIGMA", "divergence", "divergence_verdicts", "exact_sigma_sweep"]

@@ -73,8 +73,8 @@ from mibench.core.pairwise import row_blocks
 from mibench.core.threads import torch_threads
 from mibench.datasets.network_layers import RECIPES, exact_label_information, rows_entropy
 from mibench.estimators import get_estimator
-from mibench.experiments import ExperimentResult, Verdict, register_experiment
 from mibench.experiments._common import checked_verdict, mean_and_sd
+from mibench.experiments.contract import ExperimentResult, Verdict, register_experiment
 from mibench.networks.inputs import get_inputs
 from mibench.networks.training import TrainedNetwork, log_spaced_epochs, train
 

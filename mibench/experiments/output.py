@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mibench.core.formatting import HTML_STYLE, format_value
-from mibench.experiments import ExperimentResult, Verdict
+from mibench.experiments.contract import ExperimentResult, Verdict
 
 __all__ = [
     "RECORDS_CSV",

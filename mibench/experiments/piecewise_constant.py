@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 
 from mibench.core.threads import torch_threads
-from mibench.experiments import ExperimentResult, register_experiment
 from mibench.experiments._common import checked_verdict
+from mibench.experiments.contract import ExperimentResult, register_experiment
 
 __all__ = ["NOISE_SIGMA", "STEP", "argmax_rule_information", "decision_rule_information",
            "piecewise_constant"]

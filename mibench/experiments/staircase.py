@@ -50,8 +50,8 @@ from typing import Any
 
 from mibench.core.contracts import Record
 from mibench.datasets.staircase import STAIRCASE_KINDS, STAIRCASE_LEVELS, staircase_name
-from mibench.experiments import ExperimentResult, Verdict, register_experiment
 from mibench.experiments._common import checked_verdict
+from mibench.experiments.contract import ExperimentResult, Verdict, register_experiment
 
 __all__ = ["BATCH_SIZE", "BOUNDS", "staircase"]
 

@@ -34,13 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from mibench.experiments import Control, ExperimentResult, Verdict, register_experiment
 from mibench.experiments._remedies import (
     control_lines,
     errorbar_series,
     held_out_split,
     mean_and_sd,
 )
+from mibench.experiments.contract import Control, ExperimentResult, Verdict, register_experiment
 
 __all__ = ["SIGMAS", "cluster_count", "run", "stochasticity"]
 

@@ -35,8 +35,13 @@ def _tiny_png(path):
 @pytest.fixture
 def toy_registry(monkeypatch):
     """Only two cheap experiments are registered: one whose claim holds, one whose does not."""
-    monkeypatch.setattr(experiments, "_REGISTRY", {})
-    monkeypatch.setattr(experiments, "_CLAIMS", {})
+    from mibench.experiments import contract
+
+    # One registry, seen by the package and by the contract module that registers into it.
+    registry, claims = {}, {}
+    for module in (experiments, contract):
+        monkeypatch.setattr(module, "_REGISTRY", registry)
+        monkeypatch.setattr(module, "_CLAIMS", claims)
     monkeypatch.setattr(experiments, "_load", lambda: None)
 
     @register_experiment("toy-holds", claim="a toy claim that holds")
