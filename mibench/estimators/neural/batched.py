@@ -492,7 +492,8 @@ def _one_after_another(samples, config: TrainingConfig, seeds) -> list[SeedOutco
             outcomes.append(failure)
             continue
         extras.update(batched=False, seeds_in_batch=1,
-                      left_batch=f"the {config.bound} bound is not trained in batches")
+                      left_batch=f"bound {config.bound!r} with selection={config.selection!r} "
+                                 "is not trained in batches")
         outcomes.append((estimate, extras))
     return outcomes
 
@@ -534,7 +535,9 @@ def train_and_estimate_seeds(
         raise ValueError(f"unknown bound {config.bound!r}; known bounds: {', '.join(BOUNDS)}")
     if len(samples) != len(seeds):
         raise ValueError(f"{len(samples)} samples for {len(seeds)} seeds: give one per seed")
-    if config.bound not in BATCHED_BOUNDS:
+    # The batched loop selects weights on the validation part only; bmi's selection="test"
+    # (the test part chooses) trains seed after seed on the unbatched path, which has it.
+    if config.bound not in BATCHED_BOUNDS or config.selection != "validation":
         return _one_after_another(samples, config, seeds)
     groups: dict[tuple, list[int]] = {}
     for position, (x, y) in enumerate(samples):
