@@ -93,6 +93,10 @@ def _build_parser() -> argparse.ArgumentParser:
                      "failed (default: no limit)")
     run.add_argument("--address", metavar="tcp://HOST:PORT",
                      help="the Dask scheduler to run on (implies --executor dask)")
+    run.add_argument("--no-batch-seeds", dest="batch_seeds", action="store_false",
+                     help="train a neural estimator's seeds one run at a time; by default up "
+                     "to 10 seeds of one setting, dataset and n train together as one batched "
+                     "model, each with the record it would get alone (docs/grid.md)")
     run.add_argument("--yes", "-y", action="store_true",
                      help="run a grid of more than 100,000 runs (refused without it, to catch "
                      "a typo in sizes or seeds before it starts)")
@@ -229,6 +233,7 @@ def _run(args) -> int:
         progress=sys.stderr.isatty(),
         on_start=announce,
         allow_large=args.yes,
+        batch_seeds=args.batch_seeds,
     )
     started = time.perf_counter()
     if args.grid is not None:

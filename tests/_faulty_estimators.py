@@ -123,3 +123,28 @@ class ReportsThreads(Estimator):
         from mibench.core.threads import threads_from_environment
 
         return float(threads_from_environment() or 0)
+
+
+class BatchesSeeds(Correlation):
+    """:class:`Correlation` with a ``seed`` parameter and an ``estimate_seeds`` method, as the
+    neural bounds have, so the runner trains its seeds together.
+
+    A batch of more than one sample sleeps ``batch_sleep`` seconds first (to make a batch time
+    out where single runs do not), and each batched estimate says how many seeds shared it.
+    """
+
+    name = "test-batches-seeds"
+
+    def __init__(self, *, shift: float = 0.0, seed: int = 0, batch_sleep: float = 0.0):
+        super().__init__(shift=shift)
+        self.seed = seed
+        self.batch_sleep = batch_sleep
+
+    def estimate_seeds(self, samples, seeds, *, return_exceptions=False):
+        from mibench.core.contracts import Estimate
+
+        if len(samples) > 1:
+            time.sleep(self.batch_sleep)
+        return [Estimate(self.estimate(x, y), {"seeds_in_batch": len(samples),
+                                               "training_seed": seed})
+                for (x, y), seed in zip(samples, seeds)]

@@ -69,12 +69,18 @@ class SampleKey:
 
     dataset: str | Dataset
     n: int
-    seed: int
+    seed: int | tuple[int, ...]
     quantity: str
 
     @property
     def dataset_name(self) -> str:
         return self.dataset if isinstance(self.dataset, str) else self.dataset.name
+
+    @property
+    def runs(self) -> int:
+        """How many runs share this key: one per seed (a tuple of seeds is a seed group, whose
+        samples are drawn together and whose runs are done together)."""
+        return len(self.seed) if isinstance(self.seed, tuple) else 1
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,21 @@ class Task:
     suite: str | None = None
     dataset: Dataset | None = None
 
+    @property
+    def runs(self) -> int:
+        """The runs this task does: one, or one per seed of a seed group. The timeout is per
+        run, so a task of k runs may take k times as long."""
+        return self.sample.runs
+
 
 class Work(Protocol):
     """What a run does; the runner provides it (:class:`mibench.grid.runner.RecordWork`), the
     executors only move it around.
 
     It must be picklable by reference (a module-level class) for every executor but the inline
-    one, and compare equal to its own copies (a frozen dataclass does both).
+    one, and compare equal to its own copies (a frozen dataclass does both). What ``run`` and
+    ``failed`` return is the task's result, handed to ``on_record`` unopened: a Record, or,
+    for a task of several runs (:attr:`Task.runs`), whatever the work makes of them.
     """
 
     def draw(self, key: SampleKey) -> Any:
@@ -331,8 +345,9 @@ class IsolatedWorker:
     def run(self, task: Task, sample: Any) -> Record:
         """Run one task on ``sample`` in the worker process (sent only if it is new there)."""
         fresh = self._sent != task.sample
+        timeout = None if self.timeout is None else self.timeout * task.runs
         try:
-            record = self._call((task, sample if fresh else None), self.timeout)
+            record = self._call((task, sample if fresh else None), timeout)
         except _Lost as lost:
             return self.work.failed(task, str(lost))
         self._sent = task.sample

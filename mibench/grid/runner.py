@@ -50,7 +50,10 @@ from mibench.grid.store import run_key
 
 __all__ = [
     "MAX_RUNS",
+    "MAX_SEEDS_PER_BATCH",
     "RecordWork",
+    "SeedGroupResult",
+    "batches_seeds",
     "check_grid_size",
     "default_executor",
     "default_suite",
@@ -364,6 +367,67 @@ def failed_record(estimator: Estimator, dataset: str | Dataset, n: int, seed: in
                    extras=extras)
 
 
+#: At most this many seeds of one estimator setting, dataset and sample size are trained as one
+#: batch (:meth:`~mibench.estimators.neural.estimators.NeuralEstimator.estimate_seeds`).
+MAX_SEEDS_PER_BATCH = 10
+
+
+def batches_seeds(estimator: Estimator) -> bool:
+    """Whether the runner trains several seeds of ``estimator`` together: it has an
+    ``estimate_seeds(samples, seeds)`` method and a ``seed`` parameter (the neural bounds)."""
+    return callable(getattr(estimator, "estimate_seeds", None)) and "seed" in estimator.get_params()
+
+
+@dataclass(frozen=True)
+class SeedGroupResult:
+    """The records of a seed group, one per seed in the group's order.
+
+    ``lost`` is the reason when the group could not finish as a whole (its process timed out or
+    died, its samples could not be drawn): the runner then runs its seeds again one by one, so
+    that one slow seed does not fail the others.
+    """
+
+    records: tuple[Record, ...]
+    lost: str | None = None
+
+
+def _run_seed_group(estimator: Estimator, dataset: Dataset, n: int, seeds: tuple[int, ...],
+                    samples: Sequence[tuple], suite: str | None) -> SeedGroupResult:
+    """Run ``estimator`` on the sample of each seed, training all seeds at once; never raises.
+
+    Each record is what :func:`_run_prepared` gives that seed alone (the estimator's own
+    ``seed`` parameter seeds every run's training, as it does one run at a time), up to the
+    float32 rounding of the batched training; its ``seconds`` is the group's time divided by
+    the number of seeds, and ``extras["batch_seconds"]`` the group's time.
+    """
+    truth, truth_extras = _truth_of(dataset)
+    training_seed = estimator.get_params()["seed"]
+    start = time.perf_counter()
+    try:
+        outcomes = estimator.estimate_seeds(list(samples), [training_seed] * len(seeds),
+                                            return_exceptions=True)
+    except Exception:  # a sample the batch refuses: each seed alone gives its own error
+        return SeedGroupResult(tuple(_run_prepared(estimator, dataset, n, seed, sample, suite)
+                                     for seed, sample in zip(seeds, samples)))
+    elapsed = time.perf_counter() - start
+    records = []
+    for seed, outcome in zip(seeds, outcomes):
+        extras = dict(truth_extras)
+        if not isinstance(outcome, Exception) and not math.isfinite(outcome.value):
+            outcome = FloatingPointError(f"the estimator returned {outcome.value}")
+        if isinstance(outcome, Exception):
+            records.append(_record(estimator, dataset, n, seed, suite, estimate=None,
+                                   truth=truth, seconds=elapsed / len(seeds), status="failed",
+                                   error=error_text(outcome), extras=extras))
+            continue
+        extras.update(outcome.extras)
+        extras["batch_seconds"] = elapsed
+        records.append(_record(estimator, dataset, n, seed, suite, estimate=outcome.value,
+                               truth=truth, seconds=elapsed / len(seeds), status="ok",
+                               error=None, extras=extras))
+    return SeedGroupResult(tuple(records))
+
+
 @dataclass(frozen=True)
 class RecordWork:
     """The work of a grid run, handed to an executor: draw a sample, run one task on it, or
@@ -399,16 +463,30 @@ class RecordWork:
         return found
 
     def draw(self, key: SampleKey) -> Any:
-        return draw(self._dataset(key.dataset), key.n, key.seed, key.quantity)
+        dataset = self._dataset(key.dataset)
+        if isinstance(key.seed, tuple):  # a seed group: every seed's sample
+            return [draw(dataset, key.n, seed, key.quantity) for seed in key.seed]
+        return draw(dataset, key.n, key.seed, key.quantity)
 
-    def run(self, task: Task, sample: Any) -> Record:
+    def run(self, task: Task, sample: Any) -> Record | SeedGroupResult:
         key = task.sample
+        if isinstance(key.seed, tuple):
+            dataset, estimator = task.dataset, task.estimator
+            if dataset is None:  # made by hand: resolve and pair here
+                try:
+                    dataset = self._dataset(key.dataset)
+                    estimator, reason = prepare(estimator, dataset)
+                    if estimator is None:
+                        raise InputError(reason)
+                except Exception as error:
+                    return self.failed(task, error_text(error))
+            return _run_seed_group(estimator, dataset, key.n, key.seed, sample, task.suite)
         if task.dataset is None:  # a task made by hand, not by the runner: pair it here
             return run_one(task.estimator, key.dataset, key.n, key.seed, sample=sample,
                            suite=task.suite)
         return _run_prepared(task.estimator, task.dataset, key.n, key.seed, sample, task.suite)
 
-    def failed(self, task: Task, reason: str) -> Record:
+    def failed(self, task: Task, reason: str) -> Record | SeedGroupResult:
         key = task.sample
         dataset = task.dataset or key.dataset
         if isinstance(dataset, str):  # a task made by hand: the record still gets the truth
@@ -416,7 +494,51 @@ class RecordWork:
                 dataset = self._dataset(dataset)
             except Exception:  # the dataset itself is the problem; the reason says so
                 pass
+        if isinstance(key.seed, tuple):
+            return SeedGroupResult(tuple(failed_record(task.estimator, dataset, key.n, seed,
+                                                       reason, suite=task.suite)
+                                         for seed in key.seed), lost=reason)
         return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
+
+
+def _seed_groups(tasks: list[Task]) -> tuple[list[Task], dict[int, list[Task]]]:
+    """Replace the tasks of each estimator that batches seeds (:func:`batches_seeds`) by seed
+    groups: one task per (estimator setting, dataset, n, quantity, suite) and up to
+    :data:`MAX_SEEDS_PER_BATCH` seeds, keyed by a tuple of seeds and indexed by its first
+    member. Returns the new task list (in grid order of first members) and each group's
+    member tasks."""
+    grouped: dict[Any, list[Task]] = {}
+    open_group: dict[tuple, int] = {}  # the batch each setting's next seed joins
+    order: list[int] = []
+    batching: dict[int, bool] = {}
+    for task in tasks:
+        key = task.sample
+        if id(task.estimator) not in batching:
+            batching[id(task.estimator)] = batches_seeds(task.estimator)
+        dataset = key.dataset if isinstance(key.dataset, str) else id(key.dataset)
+        setting = (id(task.estimator), dataset, key.n, key.quantity, task.suite)
+        group = open_group.get(setting)
+        if (not batching[id(task.estimator)] or group is None
+                or len(grouped[group]) == MAX_SEEDS_PER_BATCH):
+            group = len(order)
+            order.append(group)
+            grouped[group] = []
+            if batching[id(task.estimator)]:
+                open_group[setting] = group
+        grouped[group].append(task)
+    result: list[Task] = []
+    members: dict[int, list[Task]] = {}
+    for group in order:
+        tasks_of = grouped[group]
+        first = tasks_of[0]
+        if len(tasks_of) == 1:
+            result.append(first)
+            continue
+        seeds = tuple(task.sample.seed for task in tasks_of)
+        key = dataclasses.replace(first.sample, seed=seeds)
+        result.append(dataclasses.replace(first, sample=key))
+        members[first.index] = tasks_of
+    return result, members
 
 
 def check_grid_size(runs: int, allow_large: bool = False, limit: int | None = None) -> int:
@@ -453,6 +575,7 @@ def run(
     on_record: Callable[[Record], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     allow_large: bool = False,
+    batch_seeds: bool = True,
 ) -> list[Record]:
     """Run every estimator on every dataset, sample size and seed.
 
@@ -499,6 +622,12 @@ def run(
         Called once before any run starts with (runs in the grid, runs already in the store).
     allow_large : bool, default False
         Run a grid of more than :data:`MAX_RUNS` runs (``--yes``); refused otherwise.
+    batch_seeds : bool, default True
+        Train the seeds of an estimator that can (the neural bounds, :func:`batches_seeds`)
+        together: up to :data:`MAX_SEEDS_PER_BATCH` seeds of one setting, dataset and n as one
+        batched model, each seed with the record it would get alone (up to float32 rounding).
+        Such a batch may take ``timeout`` times its number of seeds; one that times out or
+        dies is run again seed by seed. False (``--no-batch-seeds``): one run at a time.
 
     Returns
     -------
@@ -536,7 +665,7 @@ def run(
     }
     return _run_jobs(jobs, described, workers=workers, executor=executor, timeout=timeout,
                      address=address, out=out, rerun_failed=rerun_failed, progress=progress,
-                     on_record=on_record, on_start=on_start)
+                     on_record=on_record, on_start=on_start, batch_seeds=batch_seeds)
 
 
 def run_grid(grid: Grid | str | Path, *, allow_large: bool = False, **options) -> list[Record]:
@@ -623,7 +752,8 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
               address: str | None = None, out: str | Path | None = None,
               rerun_failed: bool = False, progress: bool = False,
               on_record: Callable[[Record], None] | None = None,
-              on_start: Callable[[int, int], None] | None = None) -> list[Record]:
+              on_start: Callable[[int, int], None] | None = None,
+              batch_seeds: bool = True) -> list[Record]:
     workers = check_integer(workers, "workers", minimum=1)
     runner, owned = _choose_executor(executor, workers, timeout, address)
     store = None
@@ -691,8 +821,20 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
                 bar.set_postfix_str(f"{record.estimator} on {record.dataset}", refresh=False)
                 bar.update(1)
 
-        def finish(index: int, record: Record) -> None:
+        members: dict[int, list[Task]] = {}
+        if batch_seeds:
+            tasks, members = _seed_groups(tasks)
+        lost: list[Task] = []
+
+        def finish(index: int, record: Record | SeedGroupResult) -> None:
             nonlocal announced
+            if isinstance(record, SeedGroupResult):
+                if record.lost is not None:  # timed out or died as a whole: seed by seed
+                    lost.extend(members[index])
+                    return
+                for member, member_record in zip(members[index], record.records):
+                    finish(member.index, member_record)
+                return
             records[index] = record
             if store is not None:
                 store.append(record)
@@ -709,7 +851,10 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
         try:
             if tasks:
                 named = {name: d for name, d in pairing.datasets.items() if isinstance(name, str)}
-                runner.map(tasks, RecordWork(datasets=named), finish)
+                work = RecordWork(datasets=named)
+                runner.map(tasks, work, finish)
+                if lost:
+                    runner.map(sorted(lost, key=lambda task: task.index), work, finish)
         finally:
             if bar is not None:
                 bar.close()
