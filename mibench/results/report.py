@@ -44,6 +44,14 @@ from mibench.results.scoring import (
     params_key,
     score_suites,
 )
+from mibench.results.uncertainty import (
+    LEVEL,
+    RESAMPLES,
+    Section,
+    bootstrap_scores,
+    uncertainty_sections,
+    write_uncertainty,
+)
 
 __all__ = [
     "AGGREGATION_NOTE",
@@ -60,6 +68,9 @@ __all__ = [
 #: What every report says about how seeds are combined and what "solved" means.
 AGGREGATION_NOTE = (
     "Estimates are averaged over seeds for each (estimator, params, task, n) before scoring. "
+    f"The brackets are {100 * LEVEL:g} % bootstrap intervals over seeds (the seeds resampled "
+    f"with replacement, {RESAMPLES} times; none with one seed): how much a score moves with the "
+    "seeds, not with the choice of tasks. "
     f"A task is solved when that mean is within a factor {SOLVED_RATIO:g} of the true MI "
     f"(|log(estimate/truth)| < log {SOLVED_RATIO:g}, the Beyond-Normal criterion) and none of its "
     "runs failed; only tasks with a finite, positive true MI are scored. The median "
@@ -130,8 +141,23 @@ def leaderboard(records: Iterable[Record]) -> list[dict[str, Any]]:
         no scored task ran), ``median_seconds`` (nan if no run succeeded), ``runs``, ``failed``
         and ``seeds`` (most runs per task). See :data:`AGGREGATION_NOTE`.
     """
+    records = list(records)
     scores = [s for s in score_suites(records) if s.scoring == "solved" and s.datasets]
-    return _ranked(scores)
+    rows = _ranked(scores)
+    _add_intervals(rows, records)
+    return rows
+
+
+def _add_intervals(rows: list[dict[str, Any]], records: Sequence[Record]) -> None:
+    """Give each row its bootstrap interval over seeds (``solved_interval``,
+    ``median_interval``: (low, high), or None with fewer than two seeds)."""
+    by_key = {(i.estimator, params_key(i.params), i.suite, i.n): i
+              for i in bootstrap_scores(records)}
+    for row in rows:
+        found = by_key.get((row["estimator"], params_key(row["params"]), row["suite"], row["n"]))
+        several = found is not None and found.seeds > 1
+        row["solved_interval"] = (found.solved_low, found.solved_high) if several else None
+        row["median_interval"] = (found.median_low, found.median_high) if several else None
 
 
 def _ranked(scores: Sequence[SuiteScore]) -> list[dict[str, Any]]:
@@ -182,14 +208,21 @@ def provenance_lines(records: Sequence[Record]) -> list[str]:
 _COLUMNS = (
     ("rank", "#"),
     ("label", "estimator"),
-    ("solved", "solved"),
-    ("median_abs_log_ratio", "median |log(est/truth)|"),
+    ("solved", f"solved [{100 * LEVEL:g} % interval]"),
+    ("median_abs_log_ratio", f"median |log(est/truth)| [{100 * LEVEL:g} % interval]"),
     ("median_seconds", "median time [s]"),
     ("failed", "failed runs"),
     ("n", "n"),
     ("seeds", "seeds"),
     ("bound", "bound"),
 )
+
+
+def _interval_text(interval: tuple | None, pattern: str) -> str:
+    """" [low, high]" of a bootstrap interval over seeds; empty for none (one seed)."""
+    if interval is None or any(isinstance(v, float) and not math.isfinite(v) for v in interval):
+        return ""
+    return " [" + ", ".join(pattern.format(v) for v in interval) + "]"
 
 
 def _table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
@@ -199,8 +232,10 @@ def _table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
             [
                 str(rank),
                 row["label"],
-                f"{row['solved']} / {row['tasks']}",
-                format_number(row["median_abs_log_ratio"], 3, nan="-"),
+                f"{row['solved']} / {row['tasks']}" + _interval_text(row.get("solved_interval"),
+                                                                     "{:d}"),
+                format_number(row["median_abs_log_ratio"], 3, nan="-")
+                + _interval_text(row.get("median_interval"), "{:.3f}"),
                 format_seconds(row["median_seconds"]),
                 f"{row['failed']} / {row['runs']}",
                 str(row["n"]),
@@ -264,6 +299,9 @@ def leaderboard_html(
     heatmap_png: bytes | None = None,
     header_lines: Sequence[str] = (),
     other_lines: Sequence[str] = (),
+    *,
+    sections: Sequence[Section] = (),
+    figures: Sequence[tuple[str, str, bytes]] = (),
 ) -> str:
     """The leaderboard as a standalone HTML page (no external assets).
 
@@ -272,7 +310,11 @@ def leaderboard_html(
     rows : list of dict
         From :func:`leaderboard`.
     heatmap_png : bytes, optional
-        A PNG image, embedded in the page as a data URI.
+        A PNG image, embedded in the page as a data URI (the heatmap of :func:`plot_heatmap`).
+    sections : sequence of Section
+        Further sections after the tables (:func:`mibench.results.uncertainty.uncertainty_sections`).
+    figures : sequence of (title, alt text, PNG bytes)
+        Further figures, embedded at the end.
     """
     header = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
     tables = []
@@ -297,14 +339,16 @@ def leaderboard_html(
     provenance = "".join(f"<li>{html.escape(line)}</li>" for line in header_lines)
     params = "".join(f"<li><code>{html.escape(line)}</code></li>"
                      for line in dict.fromkeys(_params_lines(rows)))
-    figure = ""
+    shown = list(figures)
     if heatmap_png:
-        encoded = base64.b64encode(heatmap_png).decode("ascii")
-        figure = (
-            "<h2>Estimate by task</h2>\n"
-            f'<img alt="heatmap of log(estimate/truth), estimator by task" '
-            f'src="data:image/png;base64,{encoded}">\n'
-        )
+        shown.insert(0, ("Estimate by task", "heatmap of log(estimate/truth), estimator by task",
+                         heatmap_png))
+    figure = "".join(
+        f"<h2>{html.escape(title)}</h2>\n"
+        f'<img alt="{html.escape(alt)}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">\n'
+        for title, alt, png in shown
+    )
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<title>mibench leaderboard</title>\n"
@@ -313,6 +357,7 @@ def leaderboard_html(
         f"<ul>{provenance}</ul>\n"
         f'<p class="note">{html.escape(AGGREGATION_NOTE)}</p>\n'
         + "".join(tables)
+        + "".join(section.html() for section in sections)
         + f"<h2>Parameters</h2>\n<ul>{params}</ul>\n"
         + figure
         + "</body>\n</html>\n"
@@ -467,15 +512,24 @@ def _write_one(records: list[Record], output_dir: Path, store_dir: Path,
     others = other_suite_lines(records)
     output_dir.mkdir(parents=True, exist_ok=True)
     heatmap = plot_heatmap(records, output_dir / "heatmap.png")
+    # task_spread.csv and the figures of the intervals and of each task's spread over seeds;
+    # then the sections on convergence and standard-error coverage, in both documents.
+    extra = write_uncertainty(records, output_dir)
+    sections = uncertainty_sections(records)
     markdown = output_dir / "leaderboard.md"
-    markdown.write_text(leaderboard_markdown(rows, header, others), encoding="utf-8")
+    markdown.write_text(leaderboard_markdown(rows, header, others)
+                        + "".join(section.markdown() for section in sections), encoding="utf-8")
+    figures = [
+        ("Estimate by task", "heatmap of log(estimate/truth), estimator by task", heatmap),
+        ("Intervals over seeds", "solved count and median error with their bootstrap intervals",
+         extra["intervals"]),
+        ("Each task over seeds", "mean estimate / truth per task, +- one standard deviation",
+         extra["task_spread_figure"]),
+    ]
     page = output_dir / "leaderboard.html"
-    page.write_text(leaderboard_html(rows, heatmap.read_bytes(), header, others), encoding="utf-8")
-    # Intervals over seeds, convergence and standard-error coverage, appended to
-    # leaderboard.md, with task_spread.csv and intervals.png.
-    from mibench.results.uncertainty import write_uncertainty
-
-    extra = write_uncertainty(records, output_dir, leaderboard=markdown)
+    page.write_text(leaderboard_html(rows, None, header, others, sections=sections,
+                                     figures=[(t, a, p.read_bytes()) for t, a, p in figures]),
+                    encoding="utf-8")
     return {"leaderboard": markdown, "html": page, "heatmap": heatmap, **extra}
 
 

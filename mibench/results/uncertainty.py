@@ -62,7 +62,10 @@ __all__ = [
     "interval_suffixes",
     "stderr_coverage",
     "task_spreads",
+    "Section",
+    "plot_task_spreads",
     "uncertainty_markdown",
+    "uncertainty_sections",
     "write_uncertainty",
 ]
 
@@ -494,56 +497,67 @@ def _varying(items) -> dict[str, dict[str, set[str]]]:
     return seen
 
 
-def uncertainty_markdown(
+@dataclass(frozen=True)
+class Section:
+    """One section of a report: a title, a note and a table of text cells, rendered as markdown
+    (:meth:`markdown`) or HTML (:meth:`html`) from the same cells."""
+
+    title: str
+    note: str
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+    def markdown(self) -> str:
+        lines = ["", f"## {self.title}", "", self.note]
+        if self.header:
+            def cells(texts) -> str:
+                return "| " + " | ".join(text.replace("|", "\\|") for text in texts) + " |"
+
+            lines += ["", cells(self.header),
+                      "|" + "|".join("---" if i == 0 else "---:"
+                                     for i in range(len(self.header))) + "|"]
+            lines += [cells(row) for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+    def html(self) -> str:
+        from html import escape
+
+        text = f"<h2>{escape(self.title)}</h2>\n<p class=\"note\">{escape(self.note)}</p>\n"
+        if self.header:
+            head = "".join(f"<th>{escape(h)}</th>" for h in self.header)
+            cell = ('<td>{}</td>', '<td class="num">{}</td>')
+            body = "\n".join(
+                "<tr>" + "".join(cell[i > 0].format(escape(c)) for i, c in enumerate(row))
+                + "</tr>"
+                for row in self.rows)
+            text += (f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n"
+                     "</tbody>\n</table>\n")
+        return text
+
+
+def uncertainty_sections(
     records: Iterable[Record],
     *,
     level: float = LEVEL,
     resamples: int = RESAMPLES,
-    seed: int = 0,
-    intervals: Sequence[ScoreInterval] | None = None,
-) -> str:
-    """Markdown sections: the leaderboard's intervals over seeds, the converged share and
+) -> list[Section]:
+    """The report's sections on uncertainty: what the leaderboard's intervals over seeds are
+    (the intervals themselves are in the leaderboard's table), the converged share and
     converged-only scores of the neural runs, and the coverage of the estimators' own
     standard errors. Empty sections are left out."""
     records = list(records)
-    if intervals is None:
-        intervals = bootstrap_scores(records, level=level, resamples=resamples, seed=seed)
     percent = f"{100 * level:g} %"
-    lines = [
-        "",
-        f"## Intervals over seeds ({percent} bootstrap)",
-        "",
-        f"Each interval is a {percent} percentile interval over {resamples} bootstrap resamples "
-        "of the seeds (the seeds a configuration ran, drawn with replacement, one draw for all "
-        "its tasks; each task's estimate averaged over the drawn seeds, then scored as above). "
-        "It shows how much a score moves with the seeds, not with the choice of tasks; with one "
-        "seed there is no interval (-). Per-task mean, standard deviation over seeds, bias and "
-        "RMSE: `task_spread.csv`; figure: `intervals.png`.",
-    ]
-    varying = _varying(intervals)
-    by_suite: dict[str | None, list[ScoreInterval]] = {}
-    for interval in intervals:
-        by_suite.setdefault(interval.suite, []).append(interval)
-    several_n = len({i.n for i in intervals}) > 1
-    for suite, group in by_suite.items():
-        lines += [
-            "",
-            f"### {suite or 'datasets in no suite'}",
-            "",
-            f"| estimator | solved | {percent} interval | median \\|log(est/truth)\\| | "
-            f"{percent} interval | seeds |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        ordered = sorted(group, key=lambda i: (-i.solved, math.isnan(i.median_abs_log_ratio),
-                                               i.median_abs_log_ratio))
-        for i in ordered:
-            label = _label(i.estimator, i.params, varying.get(i.estimator, {}))
-            label += f", n={i.n}" if several_n else ""
-            solved_interval = f"[{i.solved_low}, {i.solved_high}]" if i.seeds > 1 else "-"
-            median_interval = (f"[{_fmt(i.median_low)}, {_fmt(i.median_high)}]"
-                               if i.seeds > 1 else "-")
-            lines.append(f"| {label} | {i.solved} / {i.scored} | {solved_interval} | "
-                         f"{_fmt(i.median_abs_log_ratio)} | {median_interval} | {i.seeds} |")
+    sections = [Section(
+        f"Intervals over seeds ({percent} bootstrap)",
+        f"The bracketed intervals of the leaderboard are {percent} percentile intervals over "
+        f"{resamples} bootstrap resamples of the seeds (the seeds a configuration ran, drawn "
+        "with replacement, one draw for all its tasks; each task's estimate averaged over the "
+        "drawn seeds, then scored as above). They show how much a score moves with the seeds, "
+        "not with the choice of tasks; with one seed there is none. Per task, the mean, the "
+        "standard deviation over seeds, the bias and the RMSE: task_spread.csv, drawn in "
+        "task_spread.png (each task's mean / truth with +- one standard deviation); the "
+        "intervals are drawn in intervals.png.",
+    )]
 
     shares = convergence(records)
     if shares:
@@ -552,55 +566,55 @@ def uncertainty_markdown(
             for s in score_suites(converged_only(records)) if s.scoring == "solved"
         }
         varying = _varying(shares)
-        lines += [
-            "",
-            "## Convergence of the neural runs",
-            "",
-            "A run converged when early stopping ended it (where enabled) and its training bound, "
-            "smoothed over a tenth of the steps, was neither still rising by more than 5 % nor "
-            "more than 5 % below its peak at the end: the checks of the Beyond-Normal "
-            "reference (bmi). Converged-only scores leave the other runs out, as bmi's "
-            "converged-only tables do (a task left with no run drops out of the count).",
-            "",
-            "| estimator | runs | converged | early stop triggered | training still rising | "
-            "training fell from its peak | converged-only solved |",
-            "|---|---:|---:|---:|---:|---:|---|",
-        ]
+        rows = []
         for share in shares:
             key = (share.estimator, params_key(share.params))
             solved = "; ".join(
                 f"{s.suite}: {s.solved} / {s.scored}" for (e, k, _, _), s in converged_scores.items()
                 if (e, k) == key
             )
-            lines.append(
-                f"| {_label(share.estimator, share.params, varying.get(share.estimator, {}))} | "
-                f"{share.runs} | {share.converged} ({100 * share.fraction:.0f} %) | "
-                f"{share.stopped_early} | {share.still_rising} | {share.training_dropped} | "
-                f"{solved or '-'} |"
-            )
+            rows.append((
+                _label(share.estimator, share.params, varying.get(share.estimator, {})),
+                str(share.runs), f"{share.converged} ({100 * share.fraction:.0f} %)",
+                str(share.stopped_early), str(share.still_rising), str(share.training_dropped),
+                solved or "-",
+            ))
+        sections.append(Section(
+            "Convergence of the neural runs",
+            "A run converged when early stopping ended it (where enabled) and its training "
+            "bound, smoothed over a tenth of the steps, was neither still rising by more than "
+            "5 % nor more than 5 % below its peak at the end: the checks of the Beyond-Normal "
+            "reference (bmi). Converged-only scores leave the other runs out, as bmi's "
+            "converged-only tables do (a task left with no run drops out of the count).",
+            ("estimator", "runs", "converged", "early stop triggered", "training still rising",
+             "training fell from its peak", "converged-only solved"),
+            tuple(rows),
+        ))
 
     coverages = stderr_coverage(records, level=level)
     if coverages:
         varying = _varying(coverages)
-        lines += [
-            "",
-            "## Coverage of the estimators' own standard errors",
-            "",
-            f"Runs that report a standard error (`stderr`): the share whose {percent} interval, "
+        sections.append(Section(
+            "Coverage of the estimators' own standard errors",
+            f"Runs that report a standard error (stderr): the share whose {percent} interval, "
             "estimate +- z se (with the truth's own standard error added in quadrature), holds "
             f"the truth; about {level:g} if the standard error were the whole error. The neural "
             "standard error covers only the held-out evaluation given the trained critic, not "
             "the training or the bias of the bound.",
-            "",
-            "| estimator | runs with a standard error | covered | median standard error [nats] |",
-            "|---|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {_label(c.estimator, c.params, varying.get(c.estimator, {}))} | {c.runs} | "
-            f"{c.covered} ({100 * c.fraction:.0f} %) | {_fmt(c.median_stderr, 4)} |"
-            for c in coverages
-        ]
-    return "\n".join(lines) + "\n"
+            ("estimator", "runs with a standard error", "covered",
+             "median standard error [nats]"),
+            tuple((_label(c.estimator, c.params, varying.get(c.estimator, {})), str(c.runs),
+                   f"{c.covered} ({100 * c.fraction:.0f} %)", _fmt(c.median_stderr, 4))
+                  for c in coverages),
+        ))
+    return sections
+
+
+def uncertainty_markdown(records: Iterable[Record], *, level: float = LEVEL,
+                         resamples: int = RESAMPLES) -> str:
+    """:func:`uncertainty_sections` as markdown."""
+    return "".join(section.markdown()
+                   for section in uncertainty_sections(records, level=level, resamples=resamples))
 
 
 def write_task_spreads(records: Iterable[Record], path: str | Path) -> Path:
@@ -666,6 +680,63 @@ def plot_intervals(intervals: Sequence[ScoreInterval], path: str | Path) -> Path
     return path
 
 
+def plot_task_spreads(records: Iterable[Record], path: str | Path) -> Path:
+    """Every task's mean estimate over seeds against its truth, with +- one standard deviation
+    over seeds: one panel per configuration (estimator, params, n), the tasks with a finite,
+    positive truth along x in order of their truth, mean / truth on a log scale on y, the
+    band of the solved criterion (a factor 1.5) shaded. Written as PNG."""
+    from matplotlib.figure import Figure
+
+    from mibench.results.scoring import SOLVED_RATIO
+
+    path = Path(path)
+    spreads = [s for s in task_spreads(records)
+               if s.truth is not None and math.isfinite(s.truth) and s.truth > 0 and s.runs]
+    tasks = sorted({(s.truth, s.dataset) for s in spreads})
+    position = {dataset: i for i, (_, dataset) in enumerate(tasks)}
+    varying = _varying(spreads)
+    several_n = len({s.n for s in spreads}) > 1
+    panels: dict[str, list[TaskSpread]] = {}
+    for spread in spreads:
+        label = _label(spread.estimator, spread.params, varying.get(spread.estimator, {}))
+        panels.setdefault(label + (f", n={spread.n}" if several_n else ""), []).append(spread)
+    columns = min(3, max(1, len(panels)))
+    rows = max(1, math.ceil(len(panels) / columns))
+    figure = Figure(figsize=(5 * columns, 2.6 * rows + 0.6), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    for axis, (label, group) in zip(axes.flat, panels.items()):
+        x = np.array([position[s.dataset] for s in group])
+        truth = np.array([s.truth for s in group])
+        ratio = np.array([s.mean for s in group]) / truth
+        sd = np.nan_to_num(np.array([s.sd for s in group]) / truth)
+        low = np.clip(ratio - sd, 1e-3, None)  # a log axis: a bar below zero is cut at 1e-3
+        shown = ratio > 0
+        axis.axhspan(1 / SOLVED_RATIO, SOLVED_RATIO, color="tab:green", alpha=0.12, lw=0)
+        axis.axhline(1.0, color="black", lw=0.6)
+        axis.errorbar(x[shown], ratio[shown],
+                      yerr=[(ratio - low)[shown], sd[shown]], fmt="o", ms=2.5, lw=0.8)
+        if (~shown).any():  # a non-positive mean cannot be drawn on a log axis: mark it
+            axis.plot(x[~shown], np.full((~shown).sum(), 1e-2), "v", color="tab:red", ms=3)
+        axis.set_yscale("log")
+        axis.set_ylim(1e-2, 1e2)
+        axis.set_title(_short(label, 60), fontsize=8)
+        axis.grid(axis="y", alpha=0.3)
+    for axis in axes.flat[len(panels):]:
+        axis.set_visible(False)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("mean estimate / truth")
+    for axis in axes[-1, :]:
+        axis.set_xlabel("task, in order of its true MI")
+    if not panels:
+        axes[0, 0].set_visible(True)
+        axes[0, 0].text(0.5, 0.5, "no task with a finite, positive truth", ha="center",
+                        transform=axes[0, 0].transAxes)
+    figure.suptitle("Each task's mean over seeds / truth, +- one standard deviation over seeds "
+                    f"(shaded: within a factor {SOLVED_RATIO:g}; red: mean <= 0)", fontsize=9)
+    figure.savefig(path, dpi=110)
+    return path
+
+
 def write_uncertainty(
     records: Iterable[Record],
     output_dir: str | Path,
@@ -689,11 +760,11 @@ def write_uncertainty(
     intervals = bootstrap_scores(records, level=level, resamples=resamples, seed=seed)
     paths = {
         "task_spread": write_task_spreads(records, output_dir / "task_spread.csv"),
+        "task_spread_figure": plot_task_spreads(records, output_dir / "task_spread.png"),
         "intervals": plot_intervals(intervals, output_dir / "intervals.png"),
     }
     if leaderboard is not None:
         with Path(leaderboard).open("a", encoding="utf-8") as handle:
-            handle.write(uncertainty_markdown(records, level=level, resamples=resamples, seed=seed,
-                                              intervals=intervals))
+            handle.write(uncertainty_markdown(records, level=level, resamples=resamples))
     return paths
 

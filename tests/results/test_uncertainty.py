@@ -142,6 +142,22 @@ def test_convergence_share_and_converged_only_scores():
     assert "## Convergence of the neural runs" in text and "| mine | 4 | 3 (75 %) |" in text
 
 
+def test_the_leaderboard_table_gives_each_score_its_interval_over_seeds():
+    from mibench.results.report import leaderboard, leaderboard_html, leaderboard_markdown
+
+    several = leaderboard(noisy_records("a", 1.5, 0.3, tasks=5, seeds=6))
+    (row,) = several
+    low, high = row["solved_interval"]
+    assert low <= row["solved"] <= high
+    assert row["median_interval"][0] <= row["median_abs_log_ratio"] <= row["median_interval"][1]
+    cell = f"{row['solved']} / {row['tasks']} [{low}, {high}]"
+    assert cell in leaderboard_markdown(several) and cell in leaderboard_html(several)
+    # Negative control: one seed has nothing to resample, so no bracket is printed.
+    (single,) = leaderboard(noisy_records("a", 1.5, 0.3, tasks=5, seeds=1))
+    assert single["solved_interval"] is None
+    assert f"{single['solved']} / {single['tasks']} |" in leaderboard_markdown([single])
+
+
 @pytest.mark.slow  # renders two figures
 def test_report_carries_intervals_spreads_and_a_figure(tmp_path):
     records = noisy_records("a", 1.2, 0.1, tasks=3, seeds=4)
@@ -150,9 +166,13 @@ def test_report_carries_intervals_spreads_and_a_figure(tmp_path):
     written = write_report(load_records(tmp_path), tmp_path)
     text = written["leaderboard"].read_text()
     assert "## Intervals over seeds (95 % bootstrap)" in text
-    assert "| a | 3 / 3 | [3, 3] |" in text
+    assert "| a | 3 / 3 [3, 3] |" in text
     assert "## Coverage of the estimators' own standard errors" in text
-    assert written["intervals"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = written["html"].read_text()
+    assert "3 / 3 [3, 3]" in page and "<h2>Coverage of the estimators&#x27; own" in page
+    assert page.count("data:image/png;base64,") == 3  # heatmap, intervals, task spread
+    for figure in ("intervals", "task_spread_figure"):
+        assert written[figure].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = written["task_spread"].read_text().splitlines()
     assert rows[0].startswith("estimator,params,dataset,n,suite,truth,runs") and len(rows) == 4
 
