@@ -73,7 +73,7 @@ def _seed_of(value: Any) -> int:
 
 
 def run_estimate(estimator: Estimator, x, y, *, truth: float | None = None, seed: Any = None,
-                 **columns: Any) -> Record:
+                 sample: str | None = None, **columns: Any) -> Record:
     """Run ``estimator`` on (x, y) through :func:`sample_runner`; never raises for the run.
 
     Parameters
@@ -86,6 +86,10 @@ def run_estimate(estimator: Estimator, x, y, *, truth: float | None = None, seed
         The true MI in nats (None: unknown), carried by the record.
     seed : int, optional
         The seed the sample was drawn with (the record's seed; 0 when None).
+    sample : str, optional
+        What the sample is, apart from its n and seed (``"tanh-1d"``, ``"w=0.5"``): the
+        record's dataset is the runner's name and this, ``experiment:NAME/SAMPLE``, so that
+        records of different distributions are not taken for seeds of one.
     **columns
         The row's columns (the swept variable, the layer, ...), kept in the record's
         ``extras["columns"]``.
@@ -95,8 +99,10 @@ def run_estimate(estimator: Estimator, x, y, *, truth: float | None = None, seed
     Record
         ``ok`` with the estimate in nats, or ``failed`` with the reason.
     """
-    return sample_runner().run(estimator, x, y, truth=truth, seed=_seed_of(seed),
-                               columns={"seed": seed, **columns})
+    runner = sample_runner()
+    return runner.run(estimator, x, y, truth=truth, seed=_seed_of(seed),
+                      name=f"{runner.name}/{sample}" if sample else None,
+                      columns={"seed": seed, **columns})
 
 
 def estimate_value(estimator: Estimator, x, y, **columns: Any) -> float:
@@ -110,22 +116,25 @@ def _first_line(text: str | None) -> str | None:
     return None if text is None else (text.splitlines() or [""])[0]
 
 
-def estimate_row(name: str, params: dict[str, Any], x, y, **columns: Any) -> dict[str, Any]:
+def estimate_row(name: str, params: dict[str, Any], x, y, *, sample: str | None = None,
+                 **columns: Any) -> dict[str, Any]:
     """Run ``get_estimator(name, **params)`` on (x, y) and return the tidy row of the estimate.
 
     The run goes through :func:`run_estimate` (the row's ``truth_nats`` and ``seed`` are the
-    record's truth and seed). The row holds ``estimator``, ``params``, ``estimate_nats``,
-    ``seconds`` (the estimate's, as the record has it) and the given ``columns`` (the seed,
-    the truth, the swept variable, ...). A run that fails (raises, returns a non-finite number,
-    times out) gives ``estimate_nats`` None and the first line of the record's ``error``; so
-    do parameters the estimator refuses (ValueError), which make no record.
+    record's truth and seed; ``sample`` names the sample there). The row holds ``estimator``,
+    ``params``, ``estimate_nats``, ``seconds`` (the estimate's, as the record has it) and the
+    given ``columns`` (the seed, the truth, the swept variable, ...). A run that fails
+    (raises, returns a non-finite number, times out) gives ``estimate_nats`` None and the first
+    line of the record's ``error``; so do parameters the estimator refuses (ValueError), which
+    make no record.
     """
     row = {"estimator": name, "params": dict(params), **columns}
     try:
         estimator = get_estimator(name, **params)
     except ValueError as exc:
         return {**row, "estimate_nats": None, "seconds": 0.0, "error": _first_line(str(exc))}
-    record = run_estimate(estimator, x, y, truth=columns.get("truth_nats"), **columns)
+    record = run_estimate(estimator, x, y, truth=columns.get("truth_nats"), sample=sample,
+                          **columns)
     return {**row, "estimate_nats": record.estimate, "seconds": round(record.seconds, 4),
             "error": _first_line(record.error)}
 

@@ -332,7 +332,8 @@ def bijection(output_dir: Path, quick: bool = False, size: str | None = None) ->
         for label, estimator_name, params, estimator in estimators:
             for target, x in zip(TARGETS, (inputs.x, label_column)):
                 value = estimate_value(estimator, x, mapped, truth=truths[target],
-                                       bijection=name, target=target, label=label)
+                                       sample=f"{name}: {target}", bijection=name,
+                                       target=target, label=label)
                 entry[f"{label}: {target}"] = value
                 rows.append({"estimator": estimator_name, "params": params,
                              "seed": estimator.get_params().get("seed"),
@@ -471,6 +472,7 @@ def _reruns(estimators, x, layer, identity_row, rows: list[dict]) -> dict[str, f
             rerun = {**params, "seed": seed} if seeded else params
             values.append(estimate_value(get_estimator(name, **rerun), x[order], layer[order],
                                          truth=truth, seed=seed if seeded else None,
+                                         sample=f"identity: {TARGETS[0]}",
                                          bijection="identity (re-run, rows shuffled)",
                                          target=TARGETS[0], label=label, row_order_seed=seed))
             rows.append({"estimator": name, "params": rerun, "seed": seed if seeded else None,

@@ -166,7 +166,7 @@ def _functionals(relu: _Line, tanh: _Line, noisy: _NoisyLayerInformation,
         # X is discrete and the layer a function of it: I(X; L) = H(L), the record's truth.
         values[("binning", "tanh", index)] = estimate_value(
             binning, tanh.inputs.x, layer, truth=values[("exact-entropy", "tanh", index)],
-            network="tanh", layer=index, t=t)
+            sample=f"tanh L{index} at t={t:.6g}", network="tanh", layer=index, t=t)
     values[("argmax-rule", "tanh", None)] = argmax_rule_information(logits)
     values[("softmax-rule", "tanh", None)] = decision_rule_information(logits)
     values[("noisy-layer", "tanh", 1)] = noisy(layers[0])
@@ -197,7 +197,8 @@ def _zoom(line: _Line, layer: int, start: float, width: float, points: int):
     binning = get_estimator("binning", n_bins=_BINS, value_range=(-1.0, 1.0), discrete_x=True)
     ts = np.linspace(start, start + width, points)
     return ts, [estimate_value(binning, line.inputs.x, line.at(float(t))[0][layer - 1],
-                               layer=layer, t=float(t), sweep="zoom") for t in ts]
+                               sample=f"tanh L{layer} at t={t:.6g}", layer=layer, t=float(t),
+                               sweep="zoom") for t in ts]
 
 
 def _label(key: tuple) -> str:

@@ -25,6 +25,8 @@ class DirectRunner:
     """The experiments' path before the runner: the estimator called here, directly (plus
     ``shift``, for the control that shows the comparison can fail)."""
 
+    name = "direct"
+
     def __init__(self, shift: float = 0.0):
         self.shift = shift
 
@@ -64,13 +66,14 @@ def test_clustering_through_the_runner_gives_the_numbers_of_the_direct_calls(sma
     assert_same_numbers(through_runner, direct)
     estimated = [r for r in through_runner.rows if r["estimator"] != "exact"]
     assert len(through_runner.records) == len(estimated) == 12
-    assert all(r.status == "ok" and r.dataset == "experiment:clustering"
-               and r.tags == [IN_MEMORY_TAG] for r in through_runner.records)
-    # Each record is its row: the same estimate, truth, seed and swept w.
+    assert all(r.status == "ok" and r.tags == [IN_MEMORY_TAG] for r in through_runner.records)
+    # Each record is its row: the same estimate, truth, seed and swept w; a sample of its own
+    # for each w, so that the records of three distributions are not three seeds of one.
     for row, record in zip(estimated, through_runner.records):
         assert (record.estimate, record.truth, record.seed, record.n) == (
             row["estimate_nats"], row["truth_nats"], row["seed"], row["n"])
         assert record.extras["columns"]["w"] == row["w"]
+        assert record.dataset == f"experiment:clustering/w={row['w']}"
     # The control: estimates off by 1e-3 nats are told apart.
     with running_samples_with(DirectRunner(shift=1e-3)), pytest.raises(AssertionError):
         assert_same_numbers(through_runner, clustering.clustering(tmp_path / "shifted", True,
