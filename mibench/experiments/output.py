@@ -192,7 +192,8 @@ def failed_runs_note(records: Sequence[Record]) -> str:
              f"estimate, and the verdicts that need them are decided without them (or fail). "
              f"{RECORDS_FILENAME} has every record with its error:"]
     for reason, group in reasons.items():
-        shown = ", ".join(f"{r.estimator} (n={r.n}, seed={r.seed})" for r in group[:3])
+        shown = ", ".join(f"{r.estimator} on {r.dataset.split('/', 1)[-1]} (n={r.n}, seed={r.seed})"
+                          for r in group[:3])
         more = f" and {len(group) - 3} more" if len(group) > 3 else ""
         lines.append(f"- {_escape_cell(reason)}: {shown}{more}")
     return "\n".join(lines)

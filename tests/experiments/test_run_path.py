@@ -110,6 +110,7 @@ def test_a_failing_estimator_in_an_experiment_is_a_failed_record(small_clusterin
     rows = [r for r in result.rows if r["label"] in ("raises", "ksg k=500")]
     assert len(rows) == 6 and all(r["estimate_nats"] is None and r["error"] for r in rows)
     assert "6 of 18 estimator runs failed" in result.summary
+    assert "RuntimeError: this estimator always fails: test-raises on w=0.2 (n=200" in result.summary
     assert "6 of 18 estimator runs failed" in (tmp_path / "summary.md").read_text()
     assert sum(r.status == "failed" for r in load_records(tmp_path)) == 6
     # The control: the experiment's own estimators all ran.
