@@ -108,6 +108,10 @@ def _build_parser() -> argparse.ArgumentParser:
                             help="where records.csv, summary.md and the figures go "
                             "(default: mibench-results/NAME, or mibench-results for all)")
     experiment.add_argument("--quick", action="store_true", help="a small, fast version")
+    experiment.add_argument("--timeout", type=float, metavar="SECONDS",
+                            help="seconds one estimate may take: each estimate then runs in an "
+                            "isolated process, killed past it, and becomes a failed record that "
+                            "the experiment's summary names (default: no limit, in this process)")
     experiment.add_argument("--format", choices=["table", "json"], default="table")
 
     report = commands.add_parser("report", help="leaderboard and heatmap from saved records")
@@ -302,12 +306,16 @@ def _experiment(args) -> int:
         get_experiment(args.name)  # an unknown name fails here, before any directory is made
         names = [args.name]
         output_dir = args.out or Path("mibench-results") / args.name
+    if args.timeout is not None:  # a bad timeout is one line and exit 2, before any work
+        from mibench.grid.in_memory import SampleRunner
+
+        SampleRunner(timeout=args.timeout).close()
     results, errors = {}, {}
     for name in names:
         directory = output_dir / name if args.name == "all" else output_dir
         started = time.perf_counter()
         try:
-            results[name] = run_experiment(name, directory, args.quick)
+            results[name] = run_experiment(name, directory, args.quick, timeout=args.timeout)
         except Exception as error:  # noqa: BLE001 -- one failed experiment must not lose the rest
             if args.name != "all":
                 raise

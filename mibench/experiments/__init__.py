@@ -16,8 +16,13 @@ matplotlib Agg) into ``output_dir`` and returns:
 
 The experiment does **not** write ``records.csv`` or ``summary.md`` itself: the caller does,
 through :func:`run_experiment` (which the CLI and the tests use), so every experiment's files
-have the same form. ``claim`` is filled in from the registration when the experiment leaves it
-empty, and ``settings["quick"]`` is set from the flag.
+have the same form. An experiment estimates MI on its samples through
+:func:`mibench.experiments._common.run_estimate` (or ``estimate_row``, ``estimate_value``), the
+grid's run path for a sample in memory (:mod:`mibench.grid.in_memory`): each estimate is a
+record, with the runner's error capture and, given ``timeout``, its isolation; the records go
+to ``records.jsonl`` with ``provenance.json`` beside it.
+``claim`` is filled in from the registration when the experiment leaves it empty, and
+``settings["quick"]`` is set from the flag.
 
 Sizes
 -----
@@ -136,41 +141,66 @@ def check_controls(name: str, result: ExperimentResult) -> None:
 
 
 def run_experiment(
-    name: str, output_dir: Path, quick: bool = False, *, size: str | None = None
+    name: str, output_dir: Path, quick: bool = False, *, size: str | None = None,
+    timeout: float | None = None,
 ) -> ExperimentResult:
-    """Run the named experiment into ``output_dir`` and write ``records.csv`` and ``summary.md``.
+    """Run the named experiment into ``output_dir`` and write its files: ``records.csv``,
+    ``summary.md``, ``records.jsonl`` and ``provenance.json``.
+
+    Every estimate the experiment makes on a sample goes through one
+    :class:`~mibench.grid.in_memory.SampleRunner` (see :mod:`mibench.experiments._common`), so
+    it is a record of the grid's run path: ``result.records`` holds them (after any the
+    experiment made itself), ``records.jsonl`` too, and the summary names the runs that failed.
 
     Parameters
     ----------
     name : str
         A registered experiment (``list_experiments()``).
     output_dir : Path
-        Created if missing; receives the figures, ``records.csv`` and ``summary.md``.
+        Created if missing; receives the figures and the files above.
     quick : bool
         The CI-sized run (``size="quick"``).
     size : {"tiny", "quick", "default"}, optional
         Overrides ``quick``; ``"tiny"`` is the size the fast tests run.
+    timeout : float, optional
+        Seconds one estimate may take (``--timeout``). Each estimate then runs in an isolated
+        worker process, killed when it outlives the timeout; that run becomes a failed record
+        (its row has no estimate) and the experiment goes on. Without it, estimates run in this
+        process.
 
     Raises
     ------
     ValueError
         When a verdict of the result has no control (:func:`check_controls`).
+    InputError
+        When ``timeout`` is not a positive number of seconds.
     """
-    from mibench.experiments.output import write_outputs
+    from mibench.experiments._common import running_samples_with
+    from mibench.experiments.output import failed_runs_note, write_outputs
+    from mibench.grid.in_memory import SampleRunner
 
     size = resolve_size(quick, size)
     function = get_experiment(name)
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    if _takes_size(function):
-        result = function(output_dir, size != "default", size=size)
-    else:
-        result = function(output_dir, size != "default")
+    with SampleRunner(timeout=timeout, name=f"experiment:{name}") as runner:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with running_samples_with(runner):
+            if _takes_size(function):
+                result = function(output_dir, size != "default", size=size)
+            else:
+                result = function(output_dir, size != "default")
     if not result.claim:
         result.claim = _CLAIMS[name]
     check_controls(name, result)
     result.settings = {"quick": size != "default", "size": size, **result.settings}
-    write_outputs(result, output_dir, title=name)
+    if timeout is not None:
+        result.settings.setdefault("timeout_seconds", timeout)
+    result.records = [*result.records, *runner.records]
+    note = failed_runs_note(result.records)
+    if note:
+        result.summary = f"{result.summary}\n\n{note}" if result.summary else note
+    provenance = runner.provenance({"experiment": name, "size": size, "timeout": timeout})
+    write_outputs(result, output_dir, title=name, provenance=provenance)
     return result
 
 

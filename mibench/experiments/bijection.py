@@ -47,7 +47,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mibench.datasets.network_layers import exact_label_information, rows_entropy, trained_network
 from mibench.estimators import get_estimator
-from mibench.experiments._common import checked_verdict, mean_and_sd
+from mibench.experiments._common import checked_verdict, estimate_value, mean_and_sd
 from mibench.experiments.contract import ExperimentResult, register_experiment
 from mibench.networks.inputs import get_inputs
 
@@ -331,7 +331,9 @@ def bijection(output_dir: Path, quick: bool = False, size: str | None = None) ->
                          "n": labels.size, "label": "exact (grouping identical rows)"})
         for label, estimator_name, params, estimator in estimators:
             for target, x in zip(TARGETS, (inputs.x, label_column)):
-                value = float(estimator.estimate(x, mapped))
+                value = estimate_value(estimator, x, mapped, truth=truths[target],
+                                       sample=f"{name}: {target}", bijection=name,
+                                       target=target, label=label)
                 entry[f"{label}: {target}"] = value
                 rows.append({"estimator": estimator_name, "params": params,
                              "seed": estimator.get_params().get("seed"),
@@ -468,7 +470,11 @@ def _reruns(estimators, x, layer, identity_row, rows: list[dict]) -> dict[str, f
         for seed in EXTRA_SEEDS:
             order = np.random.default_rng(seed).permutation(layer.shape[0])
             rerun = {**params, "seed": seed} if seeded else params
-            values.append(float(get_estimator(name, **rerun).estimate(x[order], layer[order])))
+            values.append(estimate_value(get_estimator(name, **rerun), x[order], layer[order],
+                                         truth=truth, seed=seed if seeded else None,
+                                         sample=f"identity: {TARGETS[0]}",
+                                         bijection="identity (re-run, rows shuffled)",
+                                         target=TARGETS[0], label=label, row_order_seed=seed))
             rows.append({"estimator": name, "params": rerun, "seed": seed if seeded else None,
                          "estimate_nats": values[-1], "truth_nats": truth,
                          "bijection": "identity (re-run, rows shuffled)", "target": TARGETS[0],

@@ -203,10 +203,12 @@ def clustering(output_dir: Path, quick: bool, size: str | None = None) -> Experi
                 x, clean, noisy = _sample(w, n, seed)
                 for label, name, params, fed in ESTIMATORS:
                     rows.append(estimate_row(name, params, x, clean if fed == "clean" else noisy,
-                                             w=w, n=n, seed=seed, truth_nats=truth, label=label))
+                                             sample=f"w={w}", w=w, n=n, seed=seed,
+                                             truth_nats=truth, label=label))
                 if n == max(settings.sizes):
                     wrong = {**ESTIMATORS[0][2], "sigma": WRONG_SIGMA}
-                    rows.append(estimate_row("noisy-sp", wrong, x, clean, w=w, n=n, seed=seed,
+                    rows.append(estimate_row("noisy-sp", wrong, x, clean, sample=f"w={w}",
+                                             w=w, n=n, seed=seed,
                                              truth_nats=truth,
                                              label=f"noisy-sp told sigma {WRONG_SIGMA}"))
     exact = _mean(rows, "exact", None)

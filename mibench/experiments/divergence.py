@@ -211,13 +211,15 @@ def _n_sweep(settings: _Settings, truths: dict[str, float | None]) -> list[dict[
                         name == "infonce" and n > settings.infonce_max_n
                     ):
                         continue
-                    rows.append(estimate_row(name, params, x, observed, label=label, **common))
+                    rows.append(estimate_row(name, params, x, observed, sample=layer,
+                                             label=label, **common))
                 if noisy:
-                    rows.append(estimate_row("noisy-sp", _sp_params(n), x, clean,
+                    rows.append(estimate_row("noisy-sp", _sp_params(n), x, clean, sample=layer,
                                              label="noisy-sp", **common))
                 if layer == "tanh-1d-noisy" and n == max(settings.sizes):
                     # The control of the noisy-sp verdict: the same estimator told a wrong sigma.
                     rows.append(estimate_row("noisy-sp", _sp_params(n, WRONG_SIGMA), x, clean,
+                                             sample=layer,
                                              label=f"noisy-sp told sigma {WRONG_SIGMA}",
                                              **common))
     return rows
@@ -236,7 +238,8 @@ def _resolution_sweep(settings: _Settings, truths: dict[str, float | None]) -> l
         for name, parameter, values in grids:
             for value in values:
                 rows.append(estimate_row(
-                    name, {parameter: value}, x, observed, label=name, sweep="resolution",
+                    name, {parameter: value}, x, observed, sample=layer, label=name,
+                    sweep="resolution",
                     layer=layer, n=n, seed=0, truth_nats=truths[layer],
                     resolution_parameter=parameter, resolution=value,
                 ))

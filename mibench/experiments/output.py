@@ -1,9 +1,14 @@
-"""The files every experiment leaves: ``records.csv``, ``summary.md``, and the index of a run
-of all of them (``index.md``, ``index.html``).
+"""The files every experiment leaves: ``records.csv``, ``summary.md``, ``records.jsonl``,
+``provenance.json``, and the index of a run of all of them (``index.md``, ``index.html``).
 
 ``records.csv`` is the tidy table of :attr:`ExperimentResult.rows`: one row per estimate,
 the required columns first (:data:`REQUIRED_COLUMNS`), then the others in order of first
 appearance; dict parameters as JSON; infinities as ``inf``; None as an empty cell.
+
+``records.jsonl`` holds :attr:`ExperimentResult.records`, the records of the grid's run path
+(one per estimate, the row's own columns under ``extras["columns"]``), in the result store's
+format (:func:`mibench.core.records.save_records`); ``provenance.json`` says which software, on
+which machine and executor, made them (:mod:`mibench.grid.provenance`), as a store's does.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mibench.core.contracts import Record
 from mibench.core.formatting import HTML_STYLE, format_value
+from mibench.core.records import RECORDS_FILENAME, save_records
 from mibench.experiments.contract import ExperimentResult, Verdict
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "check_rows",
     "control_warning",
     "controls_that_hold",
+    "failed_runs_note",
     "summary_markdown",
     "verdict_table_markdown",
     "write_index",
@@ -170,18 +178,52 @@ def summary_markdown(result: ExperimentResult, title: str = "experiment") -> str
     return "\n".join(parts)
 
 
-def write_outputs(result: ExperimentResult, output_dir: Path, title: str = "experiment") -> dict:
-    """Write ``records.csv`` and ``summary.md`` of ``result`` into ``output_dir``.
+def failed_runs_note(records: Sequence[Record]) -> str:
+    """A paragraph naming the runs among ``records`` that failed (timed out, raised, returned
+    a non-finite number) and why, the first few of each reason; '' when none failed."""
+    failed = [r for r in records if r.status == "failed"]
+    if not failed:
+        return ""
+    reasons: dict[str, list[Record]] = {}
+    for record in failed:
+        reason = (record.error or "no reason given").splitlines()[0]
+        reasons.setdefault(reason, []).append(record)
+    lines = [f"**{len(failed)} of {len(records)} estimator runs failed**; their rows have no "
+             f"estimate, and the verdicts that need them are decided without them (or fail). "
+             f"{RECORDS_FILENAME} has every record with its error:"]
+    for reason, group in reasons.items():
+        shown = ", ".join(f"{r.estimator} on {r.dataset.split('/', 1)[-1]} (n={r.n}, seed={r.seed})"
+                          for r in group[:3])
+        more = f" and {len(group) - 3} more" if len(group) > 3 else ""
+        lines.append(f"- {_escape_cell(reason)}: {shown}{more}")
+    return "\n".join(lines)
 
-    The figures are already there (the experiment wrote them). Returns the paths written, by
-    kind (``records``, ``summary``).
+
+def write_outputs(result: ExperimentResult, output_dir: Path, title: str = "experiment",
+                  provenance: Mapping[str, Any] | None = None) -> dict:
+    """Write ``records.csv``, ``summary.md`` and ``records.jsonl`` of ``result`` into
+    ``output_dir``, and ``provenance.json`` when ``provenance`` (an entry of
+    :func:`mibench.grid.provenance.collect`) is given.
+
+    The figures are already there (the experiment wrote them). ``records.jsonl`` and
+    ``provenance.json`` are replaced: they describe this run only. Returns the paths written,
+    by kind (``records``, ``summary``, ``records_jsonl``, ``provenance``).
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     records = write_records_csv(result.rows, output_dir / RECORDS_CSV)
     summary = output_dir / SUMMARY_MD
     summary.write_text(summary_markdown(result, title), encoding="utf-8")
-    return {"records": records, "summary": summary}
+    written = {"records": records, "summary": summary,
+               "records_jsonl": save_records(result.records, output_dir / RECORDS_FILENAME)}
+    if provenance is not None:
+        from mibench.grid.provenance import PROVENANCE_FILENAME, record_provenance
+
+        path = output_dir / PROVENANCE_FILENAME
+        path.unlink(missing_ok=True)  # this run's records only, so this run's provenance only
+        record_provenance(output_dir, dict(provenance))
+        written["provenance"] = path
+    return written
 
 
 def _verdicts_html(verdicts: Sequence[Verdict]) -> str:

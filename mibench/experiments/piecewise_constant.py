@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mibench.core.threads import torch_threads
-from mibench.experiments._common import checked_verdict
+from mibench.experiments._common import checked_verdict, estimate_value
 from mibench.experiments.contract import ExperimentResult, register_experiment
 
 __all__ = ["NOISE_SIGMA", "STEP", "argmax_rule_information", "decision_rule_information",
@@ -163,7 +163,10 @@ def _functionals(relu: _Line, tanh: _Line, noisy: _NoisyLayerInformation,
     layers, logits = tanh.at(t)
     for index, layer in enumerate(layers, start=1):
         values[("exact-entropy", "tanh", index)] = rows_entropy(layer)
-        values[("binning", "tanh", index)] = binning.estimate(tanh.inputs.x, layer)
+        # X is discrete and the layer a function of it: I(X; L) = H(L), the record's truth.
+        values[("binning", "tanh", index)] = estimate_value(
+            binning, tanh.inputs.x, layer, truth=values[("exact-entropy", "tanh", index)],
+            sample=f"tanh L{index} at t={t:.6g}", network="tanh", layer=index, t=t)
     values[("argmax-rule", "tanh", None)] = argmax_rule_information(logits)
     values[("softmax-rule", "tanh", None)] = decision_rule_information(logits)
     values[("noisy-layer", "tanh", 1)] = noisy(layers[0])
@@ -193,7 +196,9 @@ def _zoom(line: _Line, layer: int, start: float, width: float, points: int):
 
     binning = get_estimator("binning", n_bins=_BINS, value_range=(-1.0, 1.0), discrete_x=True)
     ts = np.linspace(start, start + width, points)
-    return ts, [binning.estimate(line.inputs.x, line.at(float(t))[0][layer - 1]) for t in ts]
+    return ts, [estimate_value(binning, line.inputs.x, line.at(float(t))[0][layer - 1],
+                               sample=f"tanh L{layer} at t={t:.6g}", layer=layer, t=float(t),
+                               sweep="zoom") for t in ts]
 
 
 def _label(key: tuple) -> str:

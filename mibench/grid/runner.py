@@ -133,6 +133,8 @@ def _scoring_fields(dataset: str | Dataset, suite: str | None) -> dict[str, Any]
             scoring = None
     name = dataset if isinstance(dataset, str) else dataset.name
     try:
+        if not isinstance(dataset, str) and name not in list_datasets():
+            raise ValueError(name)  # a Dataset object only (a sample in memory): no hints needed
         tags = dataset_tags(name)
     except ValueError:  # not registered: in no suite, whatever tags a Dataset object carries
         tags = None if isinstance(dataset, str) else dataset.tags
