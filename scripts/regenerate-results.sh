@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerate docs/results.md: the leaderboards of the Beyond-Normal grids (docs/grid.md), the
 # classical estimators on v1 and v2 (grids/beyond-normal-classical.toml, 10 seeds) and the neural
-# bounds (grids/beyond-normal-neural.toml, 2 seeds), in one result store.
+# bounds (grids/beyond-normal-neural.toml, 10 seeds trained together), in one result store.
 # Resumable: run it again after a stop and it finishes what is missing. JOBS=N sets the
 # number of worker processes (default 2); OUT the result store (default results/beyond-normal).
 set -eu
