@@ -39,7 +39,7 @@ def test_cluster_count_joins_points_closer_than_the_radius():
 def test_the_input_noise_is_the_largest_quarter_step_that_flips_no_held_out_pattern():
     # the closed form against a direct simulation of sign flips (tau 0.5: a quarter flip)
     rng = np.random.default_rng(0)
-    flipped = (rng.normal(0.0, 0.5, size=(200_000, 12)) < -1.0).any(axis=1).mean()
+    flipped = (rng.normal(0.0, 0.5, size=(100_000, 12)) < -1.0).any(axis=1).mean()
     assert expected_flipped_patterns(0.5, 12, 1) == pytest.approx(flipped, rel=0.02)
     # the a priori rule of TAU: fewer than one of the 820 held-out patterns expected flipped,
     # and the next quarter step would flip many
