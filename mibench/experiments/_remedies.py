@@ -28,9 +28,9 @@ def held_out_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple
 
 
 def mean_and_sd(values: Iterable[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation over seeds (sd 0 for a single value)."""
+    """Mean and sample standard deviation over seeds (sd 0 for a single value; NaN if any is)."""
     values = [float(v) for v in values]
-    if not values:
+    if not values or any(math.isnan(v) for v in values):
         return math.nan, math.nan
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return statistics.fmean(values), sd

@@ -8,7 +8,7 @@ from experiment_checks import verdict
 from remedy_checks import check_output_files, check_verdicts_and_controls, run_tiny
 
 from mibench.experiments import run_experiment, stochasticity
-from mibench.experiments.stochasticity import cluster_count
+from mibench.experiments.stochasticity import TAU, cluster_count, expected_flipped_patterns
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,17 @@ def test_cluster_count_joins_points_closer_than_the_radius():
     assert cluster_count(points, 0.2) == 2
     assert cluster_count(points, 0.05) == 5
     assert cluster_count(points, 10.0) == 1
+
+
+def test_the_input_noise_is_the_largest_quarter_step_that_flips_no_held_out_pattern():
+    # the closed form against a direct simulation of sign flips (tau 0.5: a quarter flip)
+    rng = np.random.default_rng(0)
+    flipped = (rng.normal(0.0, 0.5, size=(100_000, 12)) < -1.0).any(axis=1).mean()
+    assert expected_flipped_patterns(0.5, 12, 1) == pytest.approx(flipped, rel=0.02)
+    # the a priori rule of TAU: fewer than one of the 820 held-out patterns expected flipped,
+    # and the next quarter step would flip many
+    assert expected_flipped_patterns(TAU, 12, 820) < 1.0
+    assert expected_flipped_patterns(TAU + 0.25, 12, 820) > 1.0
 
 
 @pytest.mark.slow
