@@ -34,7 +34,8 @@ __all__ = [
 # closer than the current k-th distance (the joint distance computed there, not stored), and the
 # branchy insertion only for blocks that have any. Measured at n=20,000, 5+5 dimensions, one
 # thread: 1.34 s with a branch per sample, 1.14 s screened, 0.95-1.04 s with the joint distance
-# computed inside the screen instead of in a pass of its own.
+# computed inside the screen instead of in a pass of its own. Blocks of 64 instead of 32 measured
+# 1.07 times faster at n = 5,000 (one thread, process CPU time, under load).
 _SCREEN = 64
 
 
