@@ -28,7 +28,9 @@ Every algorithm computes the same counts, exactly:
   joint distances, the k nearest and both counts together; memory O(n) per thread. From 2,000
   samples (and always for the Euclidean metric) distances are screened in float32 and every
   comparison near a threshold is decided on the exact float64 distance
-  (:func:`mibench.estimators._ksg_kernels.brute_counts`).
+  (:func:`mibench.estimators._ksg_kernels.brute_counts`); from 10,000 samples in at most 12
+  dimensions together, the samples are put in a KD-tree's leaf order and blocks of them whose
+  bounding box lies beyond the radius are skipped (the same counts, fewer distances).
 - "torch": the brute force in blocks with torch, for a CUDA ``device``.
 
 The trees serve the max-norm only (the joint distance of the Euclidean metric, the larger of two
