@@ -709,7 +709,8 @@ def plot_task_spreads(records: Iterable[Record], path: str | Path) -> Path:
         truth = np.array([s.truth for s in group])
         ratio = np.array([s.mean for s in group]) / truth
         sd = np.nan_to_num(np.array([s.sd for s in group]) / truth)
-        low = np.clip(ratio - sd, 1e-3, None)  # a log axis: a bar below zero is cut at 1e-3
+        # A log axis: a bar reaching below 1e-3 (or zero) is cut there, never above its point.
+        low = np.minimum(np.clip(ratio - sd, 1e-3, None), ratio)
         shown = ratio > 0
         axis.axhspan(1 / SOLVED_RATIO, SOLVED_RATIO, color="tab:green", alpha=0.12, lw=0)
         axis.axhline(1.0, color="black", lw=0.6)

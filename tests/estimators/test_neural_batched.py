@@ -62,6 +62,10 @@ def test_each_seed_gets_what_it_would_get_alone(tiny_sample, bound):
         np.testing.assert_allclose(
             extras["curve"]["validation"], alone_extras["curve"]["validation"], atol=1e-3
         )
+        # The convergence checks and the held-out standard error a report reads (issue 21),
+        # from this seed's own training values: the same verdicts, the same error to rounding.
+        assert extras["diagnostics"] == alone_extras["diagnostics"]
+        assert extras["stderr"] == pytest.approx(alone_extras["stderr"], rel=1e-2, abs=1e-4)
     # Negative control: the comparison can fail; paired with another seed's run alone, the
     # estimates do not all agree.
     shifted = zip(batched, alone[1:] + alone[:1])

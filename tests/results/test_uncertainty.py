@@ -184,3 +184,14 @@ def test_the_cli_summary_gives_the_interval_when_there_are_seeds_to_resample():
     assert "(95 % interval over seeds: solved " in several
     one = records_summary(noisy_records("a", 1.5, 0.3, tasks=5, seeds=1))
     assert "interval over seeds" not in one  # one seed: nothing to resample
+
+
+def test_the_task_figure_draws_tiny_negative_and_spread_out_means(tmp_path):
+    from mibench.results.uncertainty import plot_task_spreads
+
+    # a mean far below the truth with a wide spread, one below zero, one seed alone: drawable
+    records = [record("a", "tiny", value, 1.0, seed) for seed, value in enumerate((1e-4, 3e-4))]
+    records += [record("a", "negative", value, 2.0, seed) for seed, value in enumerate((-1, -2))]
+    records += [record("a", "one-seed", 1.0, 1.0, 0)]
+    path = plot_task_spreads(records, tmp_path / "spread.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -69,8 +69,10 @@ from mibench.estimators.neural.training import (
     DIVERGED_BELOW,
     TrainingConfig,
     TrainingDivergedError,
+    _batch_mean_stderr,
     _HeldOut,
     average_weights,
+    convergence_diagnostics,
     prepare_inputs,
     read_out,
     train_and_estimate,
@@ -140,6 +142,7 @@ class _Seed:
     train: list[float] = field(default_factory=list)
     test_curve: list[float] = field(default_factory=list)
     validation_curve: list[float] = field(default_factory=list)
+    test_stderr: list[float | None] = field(default_factory=list)
     best_value: float = -math.inf
     best_index: int = -1
     checks_since_best: int = 0
@@ -345,8 +348,22 @@ def _diverged(message: str, config: TrainingConfig, restartable: bool = True):
     return TrainingDivergedError(f"{message}; no estimate can be read off this critic: {advice}", restartable)
 
 
-def _extras(seed: _Seed, config: TrainingConfig, step: int, seeds_in_batch: int) -> dict:
-    """The unbatched trainer's extras for this seed, plus how it was trained."""
+def _training_values(seed: _Seed, history: list[tuple[list[_Seed], torch.Tensor]]) -> np.ndarray:
+    """This seed's training bound at every step it trained, in order."""
+    values, memberships = [], {}
+    for active, value in history:
+        if id(active) not in memberships:
+            memberships[id(active)] = next((i for i, s in enumerate(active) if s is seed), None)
+        row = memberships[id(active)]
+        if row is not None:
+            values.append(value[row])
+    return torch.stack(values).double().cpu().numpy() if values else np.zeros(0)
+
+
+def _extras(seed: _Seed, config: TrainingConfig, step: int, seeds_in_batch: int,
+            history: list[tuple[list[_Seed], torch.Tensor]]) -> dict:
+    """The unbatched trainer's extras for this seed (with its convergence diagnostics and the
+    standard error of its held-out average), plus how it was trained."""
     validation = seed.validation
     extras: dict[str, Any] = {
         "bound": config.bound,
@@ -359,6 +376,18 @@ def _extras(seed: _Seed, config: TrainingConfig, step: int, seeds_in_batch: int)
     }
     if validation is not None:
         extras.update(best_step=seed.steps[seed.best_index], stopped_early=step < config.steps)
+    chosen = seed.best_index if validation is not None else len(seed.test_curve) - 1
+    stderr = seed.test_stderr[chosen] if seed.test_stderr else None
+    if stderr is not None:
+        extras["stderr"] = stderr
+    extras["diagnostics"] = convergence_diagnostics(
+        _training_values(seed, history),
+        max_steps=config.steps,
+        early_stopping=config.early_stopping,
+        stopped_early=step < config.steps,
+        held_out=seed.validation_curve if validation is not None else seed.test_curve,
+    )
+    extras["diagnostics"]["restarts"] = 0
     if config.bound == "infonce":
         extras["infonce_ceiling"] = math.log(seed.test.batch_size)
     extras["curve"] = {
@@ -382,8 +411,9 @@ def _estimate_of(seed: _Seed) -> float:
     return seed.test_curve[-1]
 
 
-def _held_out_bounds(batch: _Batch, part: _HeldOutStack, bound: str, tau: float) -> list[float]:
-    """Each seed's bound on its held-out part: the mean over its evaluation batches."""
+def _held_out_batch_bounds(batch: _Batch, part: _HeldOutStack, bound: str,
+                           tau: float) -> torch.Tensor:
+    """Each seed's bound on each of its evaluation batches, (S, J) float64 on the host."""
     read = vmap(lambda scores: read_out(bound, scores, tau))
     with torch.no_grad():
         if batch.grouped is not None:
@@ -396,12 +426,17 @@ def _held_out_bounds(batch: _Batch, part: _HeldOutStack, bound: str, tau: float)
                 _gather(embedded_x, index).reshape(seeds * batches, size, -1),
                 _gather(embedded_y, index).reshape(seeds * batches, size, -1).transpose(1, 2),
             )
-            return read(scores).reshape(seeds, batches).mean(1).tolist()
+            return read(scores).reshape(seeds, batches).double().cpu()
         values = [
             read(batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True))
             for index in part.batches.unbind(1)
         ]
-        return torch.stack(values).mean(0).tolist()
+        return torch.stack(values, dim=1).double().cpu()
+
+
+def _held_out_bounds(batch: _Batch, part: _HeldOutStack, bound: str, tau: float) -> list[float]:
+    """Each seed's bound on its held-out part: the mean over its evaluation batches."""
+    return _held_out_batch_bounds(batch, part, bound, tau).mean(1).tolist()
 
 
 def _train_batch(seeds: list[_Seed], config: TrainingConfig):
@@ -443,6 +478,9 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
 
     epoch_order = new_epoch()
     position = 0
+    # Every step's training bounds with the seeds they belong to (``active`` is a new list after
+    # each drop), for each seed's convergence checks at its end; kept on the device, no sync.
+    history: list[tuple[list[_Seed], torch.Tensor]] = []
     train_sum = torch.zeros(size, device=device)
     train_count = 0
     step = 0
@@ -479,13 +517,15 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
                 break
         train_sum += value.detach()
         train_count += 1
+        history.append((active, value.detach()))
         if step % config.eval_every and step != config.steps:
             continue
 
         train_means = (train_sum / train_count).tolist()
         train_sum.zero_()
         train_count = 0
-        test_values = _held_out_bounds(batch, test, config.bound, config.tau)
+        test_batches = _held_out_batch_bounds(batch, test, config.bound, config.tau)
+        test_values = test_batches.mean(1).tolist()
         validation_values = (
             _held_out_bounds(batch, validation, config.bound, config.tau) if validation is not None else None
         )
@@ -495,6 +535,7 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
             seed.steps.append(step)
             seed.train.append(train_mean)
             seed.test_curve.append(test_value)
+            seed.test_stderr.append(_batch_mean_stderr(test_batches[i].numpy(), seed.test.partitions))
             error = None
             if not math.isfinite(train_mean):
                 error = _diverged(
@@ -529,7 +570,7 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
                     seed.checks_since_best += 1
                     if seed.checks_since_best >= config.patience:
                         outcomes[seed.position] = (
-                            _estimate_of(seed), _extras(seed, config, step, size)
+                            _estimate_of(seed), _extras(seed, config, step, size, history)
                         )  # fmt: skip
                         leaving.add(i)
             if error is not None:
@@ -541,7 +582,7 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
         if leaving:
             drop(leaving)
     for seed in active:
-        outcomes[seed.position] = (_estimate_of(seed), _extras(seed, config, step, size))
+        outcomes[seed.position] = (_estimate_of(seed), _extras(seed, config, step, size, history))
     return outcomes, diverged
 
 
