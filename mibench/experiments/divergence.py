@@ -408,7 +408,7 @@ def _plot_n(rows, truths, settings: _Settings, path: Path) -> Path:
         axis.axhline(math.log(INFONCE_BATCH), color="tab:pink", ls=":", lw=1)
         axis.set_xscale("log")
         axis.set_title(f"{title}\n{status}", fontsize=10)
-        axis.set_xlabel("samples n")
+        axis.set_xlabel("samples n [count]")
         axis.set_ylabel("estimate of I(X; layer) [nats]")
         axis.grid(alpha=0.3)
     handles = [Line2D([], [], color=_COLOURS[label], marker=markers[label], label=label)
@@ -432,8 +432,8 @@ def _plot_resolution(rows, truths, n: int, path: Path) -> Path:
 
     figure = Figure(figsize=(14, 5), layout="constrained")
     axes = figure.subplots(1, 3)
-    panels = (("binning", "number of bins per dimension"), ("ksg", "neighbours k"),
-              ("kde", "bandwidth (standardized units)"))
+    panels = (("binning", "bins per dimension [count]"), ("ksg", "neighbours k [count]"),
+              ("kde", "bandwidth [standard deviations of the input]"))
     colours = {"tanh-1d": "tab:red", "tanh-1d-noisy": "tab:blue"}
     for axis, (name, xlabel) in zip(axes, panels):
         for layer, _, _ in LAYERS[:2]:

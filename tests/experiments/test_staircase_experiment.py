@@ -6,7 +6,12 @@ import math
 import pytest
 
 from mibench.experiments import get_experiment, list_experiments
-from mibench.experiments.staircase import BATCH_SIZE, staircase_verdicts
+from mibench.experiments.staircase import (
+    BATCH_SIZE,
+    MIN_GAIN,
+    optimal_infonce,
+    staircase_verdicts,
+)
 
 CEILING = math.log(64)
 
@@ -30,6 +35,7 @@ def test_table_figure_and_ceiling_at_the_tiny_size(tiny_run):
         (bound, level) for bound in bounds for level in (2.0, 8.0)}
     for row in rows:
         assert row["log_batch_ceiling"] == pytest.approx(CEILING)
+        assert row["optimal_infonce"] <= min(CEILING, row["mi_true"])
         if row["failed"]:
             assert row["estimate"] is None and row["error"]
         else:
@@ -69,6 +75,25 @@ def test_the_gain_control_takes_only_truths_far_below_the_ceiling():
     _, gain, _ = staircase_verdicts(rows, accuracy_verdict=True)
     assert gain.holds and gain.control.value == pytest.approx(1.84 - 1.75)
     assert not gain.control.holds and gain.passes
+
+
+def test_optimal_infonce_sets_where_the_ceiling_binds():
+    # The ideal InfoNCE (exact density ratio as critic) never exceeds log K, stays within
+    # Jensen's bound on its deficit, log(1 + (e^(2I) - 1) / K) (E_p[r] = e^(2I) for these
+    # Gaussian pairs), and is near the truth at a small MI.
+    ideal = {level: optimal_infonce(level, batches=200) for level in (0.25, 1.0, 2.0, 4.0, 8.0)}
+    for level, value in ideal.items():
+        assert value <= CEILING
+        assert 0 <= level - value <= math.log1p(math.expm1(2 * level) / BATCH_SIZE) + 0.05
+    assert ideal[0.25] == pytest.approx(0.25, abs=0.05)
+    assert ideal[8.0] > CEILING - 0.3
+    # A priori, before any training: at the control's levels (<= log(K) / 2) even perfect
+    # bounds beat InfoNCE by well under MIN_GAIN; at 4 nats, just under log K, by more, so a
+    # control there could hold for perfectly trained bounds.
+    assert 2.0 - ideal[2.0] < MIN_GAIN / 2
+    assert 4.0 - ideal[4.0] > MIN_GAIN
+    # And its negative: a batch large enough to lift the ceiling far above 4 nats.
+    assert 4.0 - optimal_infonce(4.0, batch_size=1024, batches=2) < MIN_GAIN
 
 
 @pytest.mark.slow
