@@ -876,25 +876,29 @@ def _plot_truth(rows: list[dict], output_dir: Path) -> Path:
                         by_epoch.setdefault(r["epoch"], []).append(r["estimate_nats"])
                 epochs = sorted(by_epoch)
                 truth = label in (DEEP_TRUTH, QUANTIZED_TRUTH)
-                if truth:
-                    errors = [next(r["truth_stderr_nats"] for r in mine if r["label"] == label
-                                   and r["epoch"] == e) for e in epochs]
-                    means = [float(np.mean(by_epoch[e])) for e in epochs]
-                else:
-                    means, errors = zip(*(mean_and_sd(by_epoch[e]) for e in epochs))
+                means, errors = zip(*(mean_and_sd(by_epoch[e]) for e in epochs))
+                if truth:  # its standard error beside the sd over training seeds (quantized)
+                    errors = [math.hypot(sd, max(r["truth_stderr_nats"] for r in mine
+                                                 if r["label"] == label and r["epoch"] == e))
+                              for sd, e in zip(errors, epochs)]
                 axis.errorbar([max(e, 0.5) for e in epochs], means, yerr=errors, marker=".",
                               capsize=2, color=_TRUTH_COLOURS[label], label=label,
                               lw=4 if truth else 1.2, alpha=0.5 if truth else 0.9,
                               zorder=1 if truth else 2)
             axis.set_xscale("log")
+            ticks = sorted({max(r["epoch"], 0.5) for r in mine})
+            axis.set_xticks(ticks, [f"{e:g}" if e >= 1 else "0" for e in ticks])
+            axis.minorticks_off()
+            axis.ticklabel_format(axis="y", useOffset=False)
             axis.set_title(f"{network}, layer {layer}", fontsize=8)
             axis.set_xlabel("training epoch (0 drawn at 0.5)", fontsize=8)
             axis.set_ylabel(f"I(X; T_{layer}) [nats]", fontsize=8)
             axis.grid(alpha=0.3)
             axis.legend(fontsize=6)
-    figure.suptitle("I(X; T_l) against the truth of every layer: noisy networks (nested Monte "
-                    "Carlo; bars: its standard error; estimators: mean and sd over sampling "
-                    "seeds) and quantized networks (exact H(T_l); sd over training seeds)",
+    figure.suptitle("I(X; T_l) against the truth of every layer: noisy networks (truth: nested "
+                    "Monte Carlo, bars its standard error; estimators: mean, bars sd over noise "
+                    "seeds) and quantized networks (exact H(T_l); mean, bars sd over training "
+                    "seeds)",
                     fontsize=9)
     path = output_dir / "information_plane_truth.png"
     figure.savefig(path, dpi=80)
