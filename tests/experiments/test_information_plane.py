@@ -227,3 +227,23 @@ def test_the_truth_verdicts_fail_when_the_claim_is_broken_on_purpose(tiny_run):
     honest = truth_verdicts(rows, truth_scores(rows), "tanh deterministic", 3)
     falls = next(v for v in honest if "falls by" in v.name)
     assert falls.control.holds and not falls.passes
+
+
+def test_the_truth_schedules_read_the_registered_networks_at_quick_and_default():
+    from mibench.datasets.network_layers import V2_EPOCHS
+    from mibench.experiments.information_plane import (
+        DEFAULT_TRUTH_SCHEDULE,
+        QUICK_TRUTH_SCHEDULE,
+        TINY_TRUTH_SCHEDULE,
+    )
+
+    # quick and default read the cached truths of the network-layers-v2 datasets' networks
+    for schedule in (QUICK_TRUTH_SCHEDULE, DEFAULT_TRUTH_SCHEDULE):
+        assert schedule.registered and schedule.epochs == V2_EPOCHS
+    assert DEFAULT_TRUTH_SCHEDULE.noisy_activations == ("tanh", "relu")
+    assert DEFAULT_TRUTH_SCHEDULE.layers == (1, 2, 3, 4, 5)
+    assert len(DEFAULT_TRUTH_SCHEDULE.sampling_seeds) >= 3
+    # quick: the tanh network's deeper layers only (its layer 1 is in the first part)
+    assert QUICK_TRUTH_SCHEDULE.noisy_activations == ("tanh",)
+    assert min(QUICK_TRUTH_SCHEDULE.layers) >= 2 and len(QUICK_TRUTH_SCHEDULE.sampling_seeds) >= 2
+    assert not TINY_TRUTH_SCHEDULE.registered  # seconds: a small network, computed in place
