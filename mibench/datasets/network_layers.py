@@ -153,11 +153,13 @@ RECIPES: dict[str, NetworkRecipe] = {
 LAYERS_V2_TAG = "network-layers-v2"
 #: Epochs of the registered deep noisy and quantized layers (those of the noisy layer 1).
 V2_EPOCHS = (0, 4, 40)
-#: Activations of the registered deep noisy layers. Not ReLU: there S_l given x spreads far
-#: more than sigma (unbounded activations), and with NESTED_SETTINGS the nested Monte Carlo's
-#: bracket is 0.06 to 0.14 nats wide at epoch 40 (standard errors 0.034 to 0.073), beyond the
-#: 0.03 a registered truth must meet; narrowing it enough would take 4 to 10 times the inner
-#: draws (5 to 10 CPU minutes per network).
+#: Activations of the registered deep noisy layers. Not ReLU yet: there S_l given x spreads
+#: far more than sigma (unbounded activations; dead and alive units switch with the upstream
+#: noise). With the tanh settings the nested Monte Carlo's standard errors at epoch 40 are
+#: 0.017, 0.038, 0.035 and 0.077 on layers 2 to 5, set by the inner averages of p(t) and
+#: p(t | x), not by the outer draws (0.011 to 0.014); the ReLU settings of
+#: NESTED_SETTINGS_BY_ACTIVATION draw more, and their run had not been measured when this was
+#: written (docs/network-layers.md), so none is registered.
 DEEP_NOISY_ACTIVATIONS = ("tanh",)
 #: Deep noisy layers left out although their activation is registered: their nested truth's
 #: standard error exceeds 0.03 nats with NESTED_SETTINGS (layer 2 at the initialisation:
