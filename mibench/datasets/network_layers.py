@@ -106,6 +106,8 @@ __all__ = [
     "LAYERS_V2_TAG",
     "LINEAR_CHANNELS",
     "NESTED_SETTINGS",
+    "NESTED_SETTINGS_BY_ACTIVATION",
+    "nested_settings",
     "NestedValue",
     "LayerConditionalSampler",
     "nested_noisy_information",
@@ -151,16 +153,19 @@ RECIPES: dict[str, NetworkRecipe] = {
 LAYERS_V2_TAG = "network-layers-v2"
 #: Epochs of the registered deep noisy and quantized layers (those of the noisy layer 1).
 V2_EPOCHS = (0, 4, 40)
-#: Activations of the registered deep noisy layers. Not ReLU: there S_l given x spreads far
-#: more than sigma (unbounded activations), and with NESTED_SETTINGS the nested Monte Carlo's
-#: bracket is 0.06 to 0.14 nats wide at epoch 40 (standard errors 0.034 to 0.073), beyond the
-#: 0.03 a registered truth must meet; narrowing it enough would take 4 to 10 times the inner
-#: draws (5 to 10 CPU minutes per network).
+#: Activations of the registered deep noisy layers. Not ReLU yet: there S_l given x spreads
+#: far more than sigma (unbounded activations; dead and alive units switch with the upstream
+#: noise). With the tanh settings the nested Monte Carlo's standard errors at epoch 40 are
+#: 0.017, 0.038, 0.035 and 0.077 on layers 2 to 5, set by the inner averages of p(t) and
+#: p(t | x), not by the outer draws (0.011 to 0.014); the ReLU settings of
+#: NESTED_SETTINGS_BY_ACTIVATION draw more, and their run had not been measured when this was
+#: written (docs/network-layers.md), so none is registered.
 DEEP_NOISY_ACTIVATIONS = ("tanh",)
 #: Deep noisy layers left out although their activation is registered: their nested truth's
-#: standard error exceeds 0.03 nats with NESTED_SETTINGS (layer 2 at the initialisation:
-#: 6.823 +- 0.031, the bracket 0.057 wide).
-DEEP_NOISY_LEFT_OUT = ("net-szt12-tanh-noisy0.1-L2-e0",)
+#: standard error exceeds 0.03 nats. None now: layer 2 at the initialisation, 6.823 +- 0.031
+#: before the near candidates drew on the full bank, is 6.852 +- 0.015 with them (bracket
+#: 0.016 nats wide instead of 0.057).
+DEEP_NOISY_LEFT_OUT: tuple[str, ...] = ()
 #: Bit widths of the registered quantized networks.
 QUANTIZED_BITS = (4, 8)
 
@@ -423,7 +428,7 @@ def _truth_key(spec: LayerSpec) -> dict:
             "discreteness_draws": _DISCRETENESS_DRAWS,
         },
         # Only for the deep noisy layers, so that the keys of the other layers stay.
-        **({"nested": NESTED_SETTINGS} if spec.deep_noisy else {}),
+        **({"nested": nested_settings(spec.activation)} if spec.deep_noisy else {}),
     }
 
 
@@ -569,18 +574,34 @@ class NestedValue(NamedTuple):
 
 
 #: Settings of the nested Monte Carlo truths of the registered deep noisy layers: inner draws
-#: of S_l per input for p(t | x) (``bank``), nearest inputs whose p(t | x') use
-#: ``candidate_bank`` draws in p(t), draws per other input (``small_bank``), outer draws
-#: per input (``repeats``) and the seed. Chosen so that every registered layer's standard
-#: error is at most 0.03 nats (tests/datasets/test_network_layers_deep.py checks it).
+#: of S_l per input for p(t | x) and for the terms of p(t) of the ``near`` nearest inputs
+#: (``bank``), nearest inputs whose p(t | x') use ``candidate_bank`` of those draws in p(t)
+#: (``candidates``), draws per other input (``small_bank``), outer draws per input
+#: (``repeats``) and the seed; :data:`NESTED_SETTINGS_BY_ACTIVATION` overrides some per
+#: activation. Chosen so that every registered layer's standard error is at most 0.03 nats
+#: (tests/datasets/test_network_layers_deep.py checks it).
 NESTED_SETTINGS = {
     "bank": 4096,
+    "near": 16,
     "candidates": 64,
     "candidate_bank": 256,
     "small_bank": 4,
     "repeats": 3,
     "seed": 20190602,
 }
+#: ReLU: S_l given x spreads over many sigma (dead and alive units switch with the upstream
+#: noise), and p(t) draws its mass from many inputs' wide conditionals, so more draws
+#: everywhere (docs/network-layers.md gives the bracket with each setting).
+NESTED_SETTINGS_BY_ACTIVATION = {
+    "relu": {"bank": 8192, "near": 32, "candidates": 128, "candidate_bank": 512,
+             "small_bank": 16},
+}
+
+
+def nested_settings(activation: str) -> dict:
+    """The nested Monte Carlo settings of a network with this activation (see
+    :data:`NESTED_SETTINGS`)."""
+    return {**NESTED_SETTINGS, **NESTED_SETTINGS_BY_ACTIVATION.get(activation, {})}
 
 
 def _numpy_activation(name: str):
@@ -609,6 +630,7 @@ def nested_noisy_information(
     *,
     seed: int,
     bank: int = 4096,
+    near: int = 0,
     candidates: int = 64,
     candidate_bank: int = 256,
     small_bank: int = 4,
@@ -627,10 +649,13 @@ def nested_noisy_information(
     independent draws of S_l given the input (nested Monte Carlo):
 
     - p(t | x): ``bank`` draws of S_l given x (made a few inputs at a time);
-    - p(t): the ``candidates`` inputs x' nearest to t (by their noise-free S_l) with
-      ``candidate_bank`` draws each, every other input with ``small_bank`` draws (independent
-      of the others); the choice of the candidates depends on t only, so the average is
-      unbiased.
+    - p(t): the ``candidates`` inputs x' nearest to t (by their noise-free S_l), the ``near``
+      nearest of them with the same ``bank`` draws of S_l given x' as p(t | x'), the others
+      with the first ``candidate_bank`` of those draws; every other input with
+      ``small_bank`` draws (independent of the banks). How many draws an input gets depends
+      on t only, and every bank is independent of the outer draws, so each average is
+      unbiased given t. Where p(t) has most of its mass in the terms of a few inputs whose
+      S_l spreads over many sigma (ReLU), their draws set the bracket's width, hence ``near``.
 
     The log of an unbiased average is biased low (Jensen); putting the draw S_l* that t was
     made from in place of one inner draw biases it high instead (the average then has the
@@ -652,10 +677,12 @@ def nested_noisy_information(
     sigma : float
         Noise standard deviation (> 0).
     seed : int
-    bank, candidates, candidate_bank, small_bank, repeats : int
-        As above. Memory is about m * (candidate_bank + small_bank) * sum(d_l) * 8 bytes plus
-        32 MB (250 MB for szt12 with the defaults); time grows as m * repeats * (bank +
-        candidates * candidate_bank + m * small_bank) per layer.
+    bank, near, candidates, candidate_bank, small_bank, repeats : int
+        As above (``near`` above ``candidates`` counts as ``candidates``; ``candidate_bank``
+        <= ``bank``). Memory is about
+        m * (repeats * candidates * 2 + small_bank * sum(d_l)) * 8 bytes per layer plus
+        40 MB; time grows as m * repeats * ((1 + near) * bank + (candidates - near) *
+        candidate_bank + m * small_bank) per layer.
 
     Returns
     -------
@@ -670,6 +697,11 @@ def nested_noisy_information(
                         ("small_bank", small_bank), ("repeats", repeats), ("candidates", candidates)):
         if int(value) < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
+    if candidate_bank > bank:
+        raise InputError(f"candidate_bank ({candidate_bank}) must not exceed bank ({bank}): "
+                         "the candidates' draws are the first of the bank's")
+    if near < 0:
+        raise InputError(f"near must be at least 0, got {near}")
     f = _numpy_activation(activation)
     rng = np.random.default_rng(seed)
     weights = [np.asarray(w, dtype=np.float64) for w in weights]
@@ -677,112 +709,117 @@ def nested_noisy_information(
     n_inputs = x.shape[0]
     outer_input = np.tile(np.arange(n_inputs), repeats)
     candidates = min(candidates, n_inputs)
+    near = min(near, candidates)  # the nearest of the candidates
 
     def noisy(values):
         return values + sigma * rng.standard_normal(values.shape)
 
-    # Pass 1: the outer draws, the noise-free pass, and the inner draws of p(t): the
-    # candidates' (`candidate_bank` per input) and the others' (`small_bank` per input).
+    # Pass 1: the outer draws, the noise-free pass, and the small banks of p(t).
     layers = []
-    free_t, outer_t = x, x[outer_input]
-    candidate_t = small_t = None
+    free_t, outer_t, small_t = x, x[outer_input], None
     for w, b in zip(weights, biases, strict=True):
         free_s = f(free_t @ w.T + b)
-        if candidate_t is None:  # S_1 is a function of the input
-            candidate_s = np.repeat(free_s, candidate_bank, axis=0)
-            small_s = np.repeat(free_s, small_bank, axis=0)
-        else:
-            candidate_s, small_s = f(candidate_t @ w.T + b), f(small_t @ w.T + b)
+        # S_1 is a function of the input: its draws are all the noise-free value.
+        small_s = np.repeat(free_s, small_bank, axis=0) if small_t is None else f(small_t @ w.T + b)
         outer_s = f(outer_t @ w.T + b)
         outer_t = noisy(outer_s)
-        dim = outer_s.shape[1]
         layers.append({
             "t": outer_t, "s_own": outer_s, "free": free_s,
-            "candidate": candidate_s.reshape(n_inputs, candidate_bank, dim),
-            "small": small_s.reshape(n_inputs, small_bank, dim),
+            "small": small_s.reshape(n_inputs, small_bank, -1),
         })
-        candidate_t, small_t, free_t = noisy(candidate_s), noisy(small_s), free_s
+        small_t, free_t = noisy(small_s), free_s
 
-    # Pass 2: p(t | x) from `bank` fresh draws per input, made a few inputs at a time (memory).
     scale = -0.5 / sigma**2
     n_out = outer_input.size
-    for layer in layers:
-        layer["conditional_out"] = np.empty(n_out)
-        layer["conditional_in"] = np.empty(n_out)
-        layer["own_log_kernel"] = scale * ((layer["t"] - layer["s_own"]) ** 2).sum(axis=1)
     own_order = np.argsort(outer_input, kind="stable")
     own_ends = np.cumsum(np.bincount(outer_input, minlength=n_inputs))
+    for layer in layers:
+        t = layer["t"]
+        layer["t_squared"] = (t * t).sum(axis=1)
+        layer["scale"] = scale
+        layer["own_log_kernel"] = scale * ((t - layer["s_own"]) ** 2).sum(axis=1)
+        layer["conditional_out"] = np.empty(n_out)
+        layer["conditional_in"] = np.empty(n_out)
+        # The candidates of p(t): the inputs whose noise-free S_l is nearest to t, nearest
+        # first (a function of t alone, so that every inner average stays unbiased).
+        _, chosen = cKDTree(layer["free"]).query(t, k=candidates)
+        layer["chosen"] = np.asarray(chosen).reshape(n_out, candidates)
+        flat = layer["chosen"].ravel()
+        layer["pair_order"] = np.argsort(flat, kind="stable")
+        layer["pair_ends"] = np.cumsum(np.bincount(flat, minlength=n_inputs))
+        layer["log_candidate"] = np.empty((n_out, candidates))
+        # Filled only where the candidate is the point's own input; NaN elsewhere (never read).
+        layer["log_candidate_in"] = np.full((n_out, candidates), np.nan)
+
+    def log_averages(layer, rows, centres, own_rows):
+        """log mean_k K(t_r - centres_k) for each row r, and the same with the first centre
+        replaced by the row's own S_l* (for the rows of ``own_rows``), up to the constant."""
+        t = layer["t"][rows]
+        squared = layer["t_squared"][rows, None] - 2.0 * t @ centres.T + (
+            centres * centres).sum(axis=1)[None, :]
+        kernels = scale * np.maximum(squared, 0.0)
+        out = _logsumexp_rows(kernels) - math.log(centres.shape[0])
+        kernels = kernels[own_rows]
+        kernels[:, 0] = layer["own_log_kernel"][rows[own_rows]]
+        return out, _logsumexp_rows(kernels) - math.log(centres.shape[0])
+
+    # Pass 2: ``bank`` fresh draws of S_l per input, made a few inputs at a time (memory),
+    # give p(t | x) for the input's own outer draws and, for the outer draws that have it among
+    # their ``near`` nearest candidates, its term of p(t) (the first ``candidate_bank`` of them
+    # for the other candidates).
     chunk = max(1, 2**22 // (bank * max(w.shape[0] for w in weights)))
     for first in range(0, n_inputs, chunk):
-        chosen = np.arange(first, min(first + chunk, n_inputs))
-        draws_t = np.repeat(x[chosen], bank, axis=0)
+        chosen_inputs = np.arange(first, min(first + chunk, n_inputs))
+        draws_t = np.repeat(x[chosen_inputs], bank, axis=0)
         for index, (w, b) in enumerate(zip(weights, biases, strict=True)):
             draws_s = f(draws_t @ w.T + b)
             layer = layers[index]
-            per_input = draws_s.reshape(chosen.size, bank, -1)
-            for position, j in enumerate(chosen):
+            per_input = draws_s.reshape(chosen_inputs.size, bank, -1)
+            for position, j in enumerate(chosen_inputs):
+                # Layer 1: every draw is S_1(x_j), one of them is the exact average.
+                centres = per_input[position, : 1 if index == 0 else bank]
                 rows = own_order[(own_ends[j - 1] if j else 0) : own_ends[j]]
-                if rows.size == 0:
+                if rows.size:
+                    everyone = np.ones(rows.size, dtype=bool)
+                    out, within = log_averages(layer, rows, centres, everyone)
+                    layer["conditional_out"][rows], layer["conditional_in"][rows] = out, within
+                pairs = layer["pair_order"][(layer["pair_ends"][j - 1] if j else 0) :
+                                            layer["pair_ends"][j]]
+                if pairs.size == 0:
                     continue
-                centres = per_input[position]
-                t = layer["t"][rows]
-                squared = (t * t).sum(axis=1)[:, None] - 2.0 * t @ centres.T + (
-                    centres * centres).sum(axis=1)[None, :]
-                kernels = scale * np.maximum(squared, 0.0)
-                layer["conditional_out"][rows] = _logsumexp_rows(kernels)
-                kernels[:, 0] = layer["own_log_kernel"][rows]
-                layer["conditional_in"][rows] = _logsumexp_rows(kernels)
+                for part, size in ((pairs % candidates < near, bank),
+                                   (pairs % candidates >= near, candidate_bank)):
+                    if not part.any():
+                        continue
+                    these = pairs[part]
+                    pair_rows = these // candidates
+                    own = outer_input[pair_rows] == j
+                    out, within = log_averages(layer, pair_rows, centres[:size], own)
+                    layer["log_candidate"].ravel()[these] = out
+                    layer["log_candidate_in"].ravel()[these[own]] = within
             draws_t = draws_s + sigma * rng.standard_normal(draws_s.shape) if index + 1 < len(
                 weights) else None
     # Pass 3: p(t), and the bounds.
-    return [
-        _nested_layer(layer, outer_input, sigma, candidates, math.log(bank)) for layer in layers
-    ]
+    return [_nested_layer(layer, outer_input, n_inputs) for layer in layers]
 
 
-def _nested_layer(layer, own_input, sigma, candidates, log_bank):
+def _nested_layer(layer, own_input, n_inputs):
     """p(t) and the bounds of one layer (see :func:`nested_noisy_information`).
 
     Every log-density here omits the Gaussian constant -d/2 log(2 pi sigma^2), which cancels
     in log p(t | x) - log p(t).
     """
-    t, candidate, small = layer["t"], layer["candidate"], layer["small"]
+    t, small, chosen = layer["t"], layer["small"], layer["chosen"]
     own_log_kernel = layer["own_log_kernel"]
+    log_candidate, log_candidate_in = layer["log_candidate"], layer["log_candidate_in"]
     n_out = t.shape[0]
-    n_inputs, candidate_bank, _ = candidate.shape
-    scale = -0.5 / sigma**2
-    _, chosen = cKDTree(layer["free"]).query(t, k=candidates)
-    chosen = np.asarray(chosen).reshape(n_out, candidates)
-    t_squared = (t * t).sum(axis=1)
+    scale_t_squared = layer["t_squared"]
+    sigma_scale = layer["scale"]
 
     def log_kernels(rows, centres, centres_squared):
-        squared = t_squared[rows, None] - 2.0 * t[rows] @ centres.T + centres_squared[None, :]
-        return scale * np.maximum(squared, 0.0)
+        squared = scale_t_squared[rows, None] - 2.0 * t[rows] @ centres.T + centres_squared[None, :]
+        return sigma_scale * np.maximum(squared, 0.0)
 
-    # log of the candidates' average kernels, without and (for the own input) with S_l*
-    # in place of the first draw.
-    candidate_squared = (candidate * candidate).sum(axis=2)
-    log_candidate = np.empty((n_out, candidates))
-    # Filled only where the candidate is the point's own input; NaN elsewhere (never read), not
-    # np.empty's leftover bits, which could be a signalling NaN and warn when shifted below.
-    log_candidate_in = np.full((n_out, candidates), np.nan)
-    flat = chosen.ravel()
-    pair_order = np.argsort(flat, kind="stable")
-    pair_ends = np.cumsum(np.bincount(flat, minlength=n_inputs))
-    for j in range(n_inputs):
-        pairs = pair_order[(pair_ends[j - 1] if j else 0) : pair_ends[j]]
-        if pairs.size == 0:
-            continue
-        rows = pairs // candidates
-        kernels = log_kernels(rows, candidate[j], candidate_squared[j])
-        log_candidate.ravel()[pairs] = _logsumexp_rows(kernels)
-        own = own_input[rows] == j
-        if own.any():
-            kernels = kernels[own]
-            kernels[:, 0] = own_log_kernel[rows[own]]
-            log_candidate_in.ravel()[pairs[own]] = _logsumexp_rows(kernels)
-    log_candidate -= math.log(candidate_bank)
-    log_candidate_in -= math.log(candidate_bank)
 
     # p(t): every input's average kernel (the small bank's, the candidates' where chosen).
     marginal_out = np.empty(n_out)
@@ -790,8 +827,9 @@ def _nested_layer(layer, own_input, sigma, candidates, log_bank):
     small_bank = small.shape[1]
     flat_small = small.reshape(-1, small.shape[2])
     small_squared = (flat_small * flat_small).sum(axis=1)
-    for start in range(0, n_out, 512):
-        rows = np.arange(start, min(start + 512, n_out))
+    block = max(16, 2**23 // (n_inputs * small_bank))  # 64 MB of kernels at a time
+    for start in range(0, n_out, block):
+        rows = np.arange(start, min(start + block, n_out))
         local = np.arange(rows.size)
         own = own_input[rows]
         kernels = log_kernels(rows, flat_small, small_squared).reshape(rows.size, n_inputs, small_bank)
@@ -810,8 +848,8 @@ def _nested_layer(layer, own_input, sigma, candidates, log_bank):
     marginal_out -= math.log(n_inputs)
     marginal_in -= math.log(n_inputs)
 
-    lower = layer["conditional_out"] - log_bank - marginal_in
-    upper = layer["conditional_in"] - log_bank - marginal_out
+    lower = layer["conditional_out"] - marginal_in
+    upper = layer["conditional_in"] - marginal_out
     middle = 0.5 * (lower + upper)
     monte_carlo = float(middle.std(ddof=1) / math.sqrt(n_out))
     half_bracket = 0.5 * float(upper.mean() - lower.mean())
@@ -846,7 +884,7 @@ def noisy_network_truths(
     """The true I(X; T_l) of every hidden layer of a noisy network at each of ``epochs``.
 
     The network is the registered one (:data:`RECIPES`, trained with its noise on); the
-    values are those of :func:`nested_noisy_information` with :data:`NESTED_SETTINGS`
+    values are those of :func:`nested_noisy_information` with :func:`nested_settings`
     (overridden by ``settings``), computed once per machine and epoch and kept in the disk
     cache (:mod:`mibench.core.cache`). The same values are the truths of the datasets
     ``net-{inputs}-{activation}-noisy{sigma}-L{l}-e{epoch}``.
@@ -867,7 +905,7 @@ def noisy_network_truths(
         For each epoch, one value per hidden layer (layer 1 first), in nats.
     """
     epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
-    chosen = {**NESTED_SETTINGS, **(settings or {})}
+    chosen = {**nested_settings(activation), **(settings or {})}
     if not get_inputs(inputs).finite:
         raise InputError(f"{inputs} is a continuous input: no nested truth of its noisy layers")
     if not sigma > 0:
@@ -893,7 +931,7 @@ def network_noisy_information(
 
     Like :func:`noisy_network_truths`, for a network trained elsewhere (the information-plane
     experiment trains its own): X uniform over ``network.inputs.x``, the nested Monte Carlo of
-    :func:`nested_noisy_information` with :data:`NESTED_SETTINGS` (overridden by
+    :func:`nested_noisy_information` with :func:`nested_settings` (overridden by
     ``settings``) on the snapshot of each epoch. Cached on disk under a digest of the weights.
 
     Returns
@@ -904,7 +942,7 @@ def network_noisy_information(
     import hashlib
 
     epochs = [int(epochs)] if isinstance(epochs, (int, np.integer)) else [int(e) for e in epochs]
-    chosen = {**NESTED_SETTINGS, **(settings or {})}
+    chosen = {**nested_settings(network.config["activation"]), **(settings or {})}
     sigma = float(network.config.get("sigma", 0.0))
     if not sigma > 0:
         raise InputError("the network has no noise: its layers have no finite nested truth")

@@ -128,12 +128,59 @@ def test_nested_truths_of_a_small_random_network_obey_dpi_and_log_inputs():
     assert _dpi_violations(means[::-1], errors[::-1]) != []
 
 
+def _small_relu_network(seed: int = 4):
+    rng = np.random.default_rng(seed)
+    x = np.unique(2.0 * (rng.random((128, 7)) < 0.5) - 1.0, axis=0)
+    sizes = (7, 6, 5, 4, 3)
+    weights = [rng.normal(0, 1.0, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.normal(0.1, 0.2, b) for b in sizes[1:]]
+    return x, weights, biases
+
+
+def test_nested_truths_of_a_small_relu_network_obey_dpi_and_log_inputs():
+    x, weights, biases = _small_relu_network()
+    values = nested_noisy_information(
+        x, weights, biases, "relu", 0.1, seed=2, bank=2048, near=16, candidates=32,
+        candidate_bank=256, small_bank=8, repeats=6,
+    )
+    means = [v.value for v in values]
+    errors = [v.stderr for v in values]
+    assert all(v.lower <= v.upper for v in values)
+    assert _dpi_violations(means, errors) == []
+    assert all(v.value <= math.log(x.shape[0]) + 3 * v.stderr for v in values)
+    assert means[0] > means[-1] + 0.1
+    # Negative control: the same check flags the layers read in the wrong order.
+    assert _dpi_violations(means[::-1], errors[::-1]) != []
+
+
+def test_the_near_candidates_full_banks_narrow_the_relu_bracket():
+    # p(t)'s terms of the nearest inputs from the whole bank (near > 0) rather than its first
+    # candidate_bank draws: the same settings otherwise, a narrower bracket at depth.
+    x, weights, biases = _small_relu_network()
+    settings = {"seed": 2, "bank": 512, "candidates": 16, "candidate_bank": 16,
+                "small_bank": 2, "repeats": 4}
+    few = nested_noisy_information(x, weights, biases, "relu", 0.1, near=0, **settings)
+    many = nested_noisy_information(x, weights, biases, "relu", 0.1, near=16, **settings)
+    width = [v.upper - v.lower for v in few[1:]]
+    narrower = [v.upper - v.lower for v in many[1:]]
+    assert all(n < w for n, w in zip(narrower, width)), (width, narrower)
+    # Both bracket the same value: the midpoints agree within their standard errors.
+    for a, b in zip(few, many):
+        assert abs(a.value - b.value) < 4 * math.hypot(a.stderr, b.stderr)
+
+
 def test_nested_settings_are_validated():
     with pytest.raises(ValueError, match="sigma must be positive"):
         nested_noisy_information(_CHAIN_X, _CHAIN_W, _CHAIN_B, "tanh", 0.0, seed=0)
     with pytest.raises(ValueError, match="candidate_bank"):
         nested_noisy_information(_CHAIN_X, _CHAIN_W, _CHAIN_B, "tanh", 0.1, seed=0, bank=8,
                                  candidate_bank=0)
+    with pytest.raises(ValueError, match="must not exceed bank"):
+        nested_noisy_information(_CHAIN_X, _CHAIN_W, _CHAIN_B, "tanh", 0.1, seed=0, bank=8,
+                                 candidate_bank=16)
+    with pytest.raises(ValueError, match="near must be at least 0"):
+        nested_noisy_information(_CHAIN_X, _CHAIN_W, _CHAIN_B, "tanh", 0.1, seed=0, bank=8,
+                                 candidate_bank=8, near=-1)
 
 
 # --- The registered deep noisy layers --------------------------------------------------------
@@ -168,6 +215,8 @@ def test_registered_deep_noisy_truths_obey_dpi_bounds_and_precision():
             ]
             assert all(v.stderr <= 0.03 for v in registered), (activation, epoch, values)
             assert all(v.value <= math.log(4096) for v in values)
+            # Negative control: the same check flags the layers read in the wrong order.
+            assert _dpi_violations(means[::-1], errors[::-1]) != [], (activation, epoch)
             # The nested Monte Carlo of layer 1 agrees with the registered (other) route.
             assert abs(values[0].value - layer1.mutual_information) < 4 * math.hypot(
                 values[0].stderr, layer1.mutual_information_stderr)

@@ -10,14 +10,18 @@ from scipy import integrate, stats
 
 from mibench.estimators import get_estimator
 from mibench.experiments.information_plane import (
+    DEEP_TRUTH,
     DEFAULT_SCHEDULE,
     EXACT_NOISY,
     NOISY_SP,
+    QUANTIZED_TRUTH,
     QUICK_SCHEDULE,
     TINY_SCHEDULE,
     compression,
     kde_pairwise_input_and_label,
     noisy_first_layer_information,
+    truth_scores,
+    truth_verdicts,
 )
 from mibench.networks.training import log_spaced_epochs
 
@@ -67,8 +71,13 @@ def test_the_count_is_recomputable_from_the_rows(tiny_run):
 
 def test_outputs_exist_with_the_required_columns(tiny_run):
     output_dir, result = tiny_run("information-plane")
-    rows = check_output_files(output_dir, result, swept="epoch", figures=2)
+    rows = check_output_files(output_dir, result, swept="epoch", figures=3)
     assert {"layer", "network", "target", "training_seed"} <= set(rows[0])
+    truth_rows = [row for row in rows if row["part"]]
+    rows = [row for row in rows if not row["part"]]  # the four trained networks' part
+    assert {row["part"] for row in truth_rows} == {"deep noisy", "quantized"}
+    assert {row["label"] for row in truth_rows} == {
+        DEEP_TRUTH, QUANTIZED_TRUTH, NOISY_SP, "ksg k=3", "binning 30 bins", "binning width 0.07"}
     labels = {row["label"] for row in rows}
     assert {"binning 30 bins", "binning width 0.07", "kde-pairwise var 0.1",
             "kde-pairwise var 0.001", "ksg k=3", "exact H(L)", NOISY_SP, EXACT_NOISY} == labels
@@ -148,3 +157,93 @@ def test_kde_pairwise_input_from_the_label_call_equals_the_input_target():
         assert on_input == pytest.approx(direct.estimate(inputs, layer), abs=1e-10)
         by_label = get_estimator("kde-pairwise", noise_variance=variance, target="label")
         assert on_label == pytest.approx(by_label.estimate(labels, layer), abs=1e-12)
+
+
+# --- The part scored against the truth of every layer ------------------------------------------
+
+
+def _truth_rows(result):
+    return [row for row in result.rows if row.get("part")]
+
+
+def test_the_truth_verdicts_hold_at_tiny_size_and_their_controls_fail(tiny_run):
+    _, result = tiny_run("information-plane")
+    names = ("deep noisy layers: noisy-sp (layer, seed) curves",
+             "deep noisy layers: largest |noisy-sp - truth|",
+             "tanh q8 network: largest |binning 30 bins",
+             "tanh q8 network: (layer, training seed) whose exact H(T_l) falls")
+    for prefix in names:
+        (verdict,) = [v for v in result.verdicts if v.name.startswith(prefix)]
+        assert verdict.holds and not verdict.control.holds and verdict.passes, verdict
+    # Every deep layer's truth comes with its standard error; the quantized one is exact.
+    rows = _truth_rows(result)
+    assert all(r["truth_stderr_nats"] > 0 for r in rows if r["part"] == "deep noisy")
+    assert all(r["truth_stderr_nats"] == 0 for r in rows if r["part"] == "quantized")
+    # 30 bins resolve the 16 levels of the q4 network: binning is its exact H(T_l).
+    q4 = [r for r in rows if r["network"] == "tanh q4" and r["label"] == "binning 30 bins"]
+    assert q4 and all(abs(r["estimate_nats"] - r["truth_nats"]) < 1e-9 for r in q4)
+
+
+def test_the_compression_calls_are_recomputable_from_the_rows(tiny_run):
+    _, result = tiny_run("information-plane")
+    rows = _truth_rows(result)
+    curves, truths = {}, {}
+    for r in rows:
+        seed = r["training_seed"] if r["part"] == "quantized" else r["seed"]
+        if r["label"] in (DEEP_TRUTH, QUANTIZED_TRUTH):
+            continue
+        curves.setdefault((r["network"], r["label"], r["layer"], seed), {})[r["epoch"]] = \
+            r["estimate_nats"]
+        truths.setdefault((r["network"], r["layer"], seed), {})[r["epoch"]] = r["truth_nats"]
+
+    def compresses(points):
+        values = [points[e] for e in sorted(points)]
+        return max(values) - values[-1] > 0.1
+
+    differing = sum(compresses(points) != compresses(truths[(net, layer, seed)])
+                    for (net, label, layer, seed), points in curves.items()
+                    if label == NOISY_SP)
+    (verdict,) = [v for v in result.verdicts
+                  if v.name.startswith("deep noisy layers: noisy-sp (layer, seed) curves")]
+    assert verdict.value == differing
+
+
+def test_the_truth_verdicts_fail_when_the_claim_is_broken_on_purpose(tiny_run):
+    _, result = tiny_run("information-plane")
+    rows = _truth_rows(result)
+    # noisy-sp replaced by binning's estimates: the error verdict must fail.
+    broken = [dict(r, label=NOISY_SP)
+              if r["label"] == "binning 30 bins" and r["part"] == "deep noisy" else r
+              for r in rows if r["label"] != NOISY_SP]
+    # the q8 and q4 networks swapped: the quantized error verdict must fail, its control hold.
+    swap = {"tanh q8": "tanh q4", "tanh q4": "tanh q8"}
+    broken = [dict(r, network=swap.get(r["network"], r["network"])) for r in broken]
+    verdicts = truth_verdicts(broken, truth_scores(broken), "tanh deterministic", 0)
+    error = next(v for v in verdicts if "largest |noisy-sp" in v.name)
+    assert not error.holds and not error.passes
+    quantized = next(v for v in verdicts if "largest |binning" in v.name)
+    assert not quantized.holds and quantized.control.holds and not quantized.passes
+    # A deterministic network whose exact H(L) fell would make the compression control hold.
+    honest = truth_verdicts(rows, truth_scores(rows), "tanh deterministic", 3)
+    falls = next(v for v in honest if "falls by" in v.name)
+    assert falls.control.holds and not falls.passes
+
+
+def test_the_truth_schedules_read_the_registered_networks_at_quick_and_default():
+    from mibench.datasets.network_layers import V2_EPOCHS
+    from mibench.experiments.information_plane import (
+        DEFAULT_TRUTH_SCHEDULE,
+        QUICK_TRUTH_SCHEDULE,
+        TINY_TRUTH_SCHEDULE,
+    )
+
+    # quick and default read the cached truths of the network-layers-v2 datasets' networks
+    for schedule in (QUICK_TRUTH_SCHEDULE, DEFAULT_TRUTH_SCHEDULE):
+        assert schedule.registered and schedule.epochs == V2_EPOCHS
+    assert DEFAULT_TRUTH_SCHEDULE.noisy_activations == ("tanh", "relu")
+    assert DEFAULT_TRUTH_SCHEDULE.layers == (1, 2, 3, 4, 5)
+    assert len(DEFAULT_TRUTH_SCHEDULE.sampling_seeds) >= 3
+    # quick: the tanh network's deeper layers only (its layer 1 is in the first part)
+    assert QUICK_TRUTH_SCHEDULE.noisy_activations == ("tanh",)
+    assert min(QUICK_TRUTH_SCHEDULE.layers) >= 2 and len(QUICK_TRUTH_SCHEDULE.sampling_seeds) >= 2
+    assert not TINY_TRUTH_SCHEDULE.registered  # seconds: a small network, computed in place
