@@ -97,7 +97,7 @@ from mibench.core.pairwise import row_blocks
 from mibench.core.threads import torch_threads
 from mibench.datasets.network_layers import RECIPES, exact_label_information, rows_entropy
 from mibench.estimators import get_estimator
-from mibench.experiments._common import checked_verdict, mean_and_sd
+from mibench.experiments._common import checked_verdict, estimate_value, mean_and_sd
 from mibench.experiments.contract import ExperimentResult, Verdict, register_experiment
 from mibench.networks.inputs import get_inputs
 from mibench.networks.training import TrainedNetwork, log_spaced_epochs, train
@@ -386,10 +386,12 @@ def _network_rows(setting: NetworkSetting, network: TrainedNetwork, schedule: Sc
                 truth_x = truth_y = None
             for label, name, on_input, on_label, px, py in estimators:
                 seed = on_input.get_params().get("seed")
+                where = f"{setting.name}/t{training_seed}/e{epoch}/L{layer}"
                 add(label, name, px, seed, epoch, layer, "I(X; T)",
-                    float(on_input.estimate(x, observed)), truth_x)
+                    estimate_value(on_input, x, observed, truth=truth_x, sample=where), truth_x)
                 add(label, name, py, seed, epoch, layer, "I(Y; T)",
-                    float(on_label.estimate(label_column, observed)), truth_y)
+                    estimate_value(on_label, label_column, observed, truth=truth_y,
+                                   sample=f"{where}/label"), truth_y)
             for variance in KDE_VARIANCES:
                 on_input, on_label = kde_pairwise_input_and_label(label_column, observed, variance)
                 label = _kde_label(variance)
@@ -399,10 +401,12 @@ def _network_rows(setting: NetworkSetting, network: TrainedNetwork, schedule: Sc
                     epoch, layer, "I(Y; T)", on_label, truth_y)
             if noisy_sp is not None and layer == 1:
                 params = noisy_sp.get_params()
+                where = f"{setting.name}/t{training_seed}/e{epoch}/L{layer}/clean"
                 add(NOISY_SP, "noisy-sp", params, params["seed"], epoch, layer, "I(X; T)",
-                    float(noisy_sp.estimate(x, clean)), truth_x)
+                    estimate_value(noisy_sp, x, clean, truth=truth_x, sample=where), truth_x)
                 add(NOISY_SP, "noisy-sp", params, params["seed"], epoch, layer, "I(Y; T)",
-                    float(noisy_sp.estimate(label_column, clean)), truth_y)
+                    estimate_value(noisy_sp, label_column, clean, truth=truth_y,
+                                   sample=f"{where}/label"), truth_y)
     return rows
 
 
@@ -641,7 +645,8 @@ def _conditional_sampler(network: TrainedNetwork, epoch: int, layer: int):
 
 
 def _deep_noisy_estimates(network: TrainedNetwork, epoch: int, layer: int, x, clean, observed,
-                          schedule: TruthSchedule, seed: int) -> list[tuple[str, str, dict, float]]:
+                          schedule: TruthSchedule, seed: int,
+                          where: str = "deep") -> list[tuple[str, str, dict, float]]:
     """(label, estimator, parameters, I(X; T_l) estimate) of each deep-layer estimator."""
     from mibench.core.contracts import NoisyChannel
 
@@ -655,9 +660,11 @@ def _deep_noisy_estimates(network: TrainedNetwork, epoch: int, layer: int, x, cl
                 estimator = estimator.for_channel(NoisyChannel(
                     None, SIGMA, upstream_noise=True,
                     conditional_sampler=_conditional_sampler(network, epoch, layer)))
-            value = estimator.estimate(x, clean)
+            value = estimate_value(estimator, x, clean, seed=seed,
+                                   sample=f"{where}/e{epoch}/L{layer}/clean")
         else:
-            value = get_estimator(name, **params).estimate(x, observed)
+            value = estimate_value(get_estimator(name, **params), x, observed, seed=seed,
+                                   sample=f"{where}/e{epoch}/L{layer}")
         results.append((label, name, params, float(value)))
     return results
 
@@ -683,7 +690,7 @@ def _deep_noisy_rows(schedule: TruthSchedule) -> list[dict]:
                                      "estimate_nats": truth, "label": DEEP_TRUTH, **common})
                     for label, estimator, params, value in _deep_noisy_estimates(
                             network, epoch, layer, x, activations.clean[layer - 1],
-                            activations.noisy[layer - 1], schedule, seed):
+                            activations.noisy[layer - 1], schedule, seed, where=name):
                         rows.append({"estimator": estimator, "params": params, "seed": seed,
                                      "estimate_nats": value, "label": label, **common})
     return rows
@@ -691,7 +698,8 @@ def _deep_noisy_rows(schedule: TruthSchedule) -> list[dict]:
 
 def _quantized_estimates(x, layer) -> list[tuple[str, str, dict, float]]:
     """(label, estimator, parameters, I(X; T_l) estimate) of each quantized-layer estimator."""
-    return [(label, name, params, float(get_estimator(name, **params).estimate(x, layer)))
+    return [(label, name, params,
+             estimate_value(get_estimator(name, **params), x, layer, sample="quantized"))
             for label, name, params in QUANTIZED_ESTIMATORS]
 
 

@@ -29,6 +29,7 @@ import logging
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -350,6 +351,11 @@ class IsolatedWorker:
             record = self._call((task, sample if fresh else None), timeout)
         except _Lost as lost:
             return self.work.failed(task, str(lost))
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            # Pickled before anything is written, so the pipe is intact: only this run fails
+            # (an estimator holding a local function, say, runs inline only).
+            return self.work.failed(task, "the run cannot be sent to a worker process: "
+                                          f"{error_text(error)}")
         self._sent = task.sample
         return record
 

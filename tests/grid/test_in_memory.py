@@ -69,11 +69,16 @@ def test_with_a_timeout_runs_are_isolated_and_each_sample_is_its_own():
         first = runner.run(Correlation(), x, y)
         slow = runner.run(Sleeps(seconds=30), x, y, truth=0.3, columns={"w": 1})
         died = runner.run(ExitsProcess(), x, y)
+        unsendable = Correlation()
+        unsendable.hook = lambda: None  # a local function: cannot be pickled to the worker
+        refused = runner.run(unsendable, x, y)
         second = runner.run(Correlation(), other_x, other_y)
     assert first.estimate == pytest.approx(Correlation().estimate(x, y), rel=1e-12)
     assert slow.status == "failed" and f"timed out after {TIMEOUT:g} s" in slow.error
     assert (slow.truth, slow.extras["columns"]) == (0.3, {"w": 1})
     assert died.status == "failed" and "process died" in died.error
+    assert refused.status == "failed" and "cannot be sent to a worker process" in refused.error
+    # ... and the worker goes on: the next run on it succeeds (checked just below)
     assert second.estimate == pytest.approx(Correlation().estimate(other_x, other_y), rel=1e-12)
     assert second.estimate != pytest.approx(first.estimate, rel=1e-3)  # not the cached sample
 
