@@ -172,8 +172,9 @@ def checked_verdict(
 
 
 def mean_and_sd(values: Iterable[float]) -> tuple[float, float]:
-    """(mean, sample standard deviation) of ``values``; the deviation is 0 for a single value."""
+    """(mean, sample standard deviation) of ``values``; the deviation is 0 for a single value.
+    Both are NaN for no values or when any value is NaN (a failed run: its record says why)."""
     values = [float(v) for v in values]
-    if not values:
+    if not values or any(math.isnan(v) for v in values):
         return float("nan"), float("nan")
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)

@@ -279,6 +279,20 @@ def noisy_first_layer_information(
     )
 
 
+def _largest(values) -> float:
+    """The largest value; NaN when there is none or any is NaN (a failed run), so that a
+    failure can never make a bound on the largest error hold."""
+    values = list(values)
+    return math.nan if not values or any(math.isnan(v) for v in values) else max(values)
+
+
+def _count(flags) -> float:
+    """How many flags are true; NaN when any is unknown (None: a curve with a failed run), so
+    that a failed run can make no count-based verdict hold."""
+    flags = list(flags)
+    return math.nan if any(flag is None for flag in flags) else sum(bool(f) for f in flags)
+
+
 def compression(values_by_epoch: list[tuple[int, float]]) -> dict:
     """Peak, last value and whether I(X; T) fell by more than the threshold after its peak.
 
@@ -287,6 +301,10 @@ def compression(values_by_epoch: list[tuple[int, float]]) -> dict:
     values_by_epoch : list of (epoch, nats), in increasing epoch order
     """
     values = [value for _, value in values_by_epoch]
+    if any(math.isnan(value) for value in values):
+        # A run of the curve failed (its record says why): the call is unknown, never "no".
+        return {"peak [nats]": math.nan, "peak epoch": None, "last [nats]": values[-1],
+                "fall after peak [nats]": math.nan, "compression": None}
     peak_index = int(np.argmax(values))
     fall = values[peak_index] - values[-1]
     return {
@@ -631,17 +649,27 @@ def _deep_noisy_network(activation: str, schedule: TruthSchedule):
     return name, network, truths
 
 
-def _conditional_sampler(network: TrainedNetwork, epoch: int, layer: int):
-    """Draws of S_l given each input through the noisy earlier layers, for noisy-sp at depth."""
+@dataclass(frozen=True)
+class _ConditionalSampler:
+    """Draws of S_l given each input through the noisy earlier layers, for noisy-sp at depth.
 
-    def sampler(inputs, draws, rng):
+    A module-level class, not a closure, so that a run with ``--timeout`` can send the
+    estimator holding it to its worker process."""
+
+    network: TrainedNetwork
+    epoch: int
+    layer: int
+
+    def __call__(self, inputs, draws, rng):
         repeated = np.repeat(np.asarray(inputs, dtype=np.float64), draws, axis=0)
         with torch_threads(1):
-            clean = network.activations(repeated, epoch,
-                                        seed=int(rng.integers(0, 2**62))).clean[layer - 1]
+            clean = self.network.activations(repeated, self.epoch,
+                                             seed=int(rng.integers(0, 2**62))).clean[self.layer - 1]
         return clean.reshape(len(inputs), draws, -1)
 
-    return sampler
+
+def _conditional_sampler(network: TrainedNetwork, epoch: int, layer: int) -> _ConditionalSampler:
+    return _ConditionalSampler(network, epoch, layer)
 
 
 def _deep_noisy_estimates(network: TrainedNetwork, epoch: int, layer: int, x, clean, observed,
@@ -772,9 +800,11 @@ def truth_scores(rows: list[dict]) -> list[dict]:
                 "truth fall [nats]": true_call["fall after peak [nats]"],
                 "calls compression": called["compression"],
                 "truth compresses": true_call["compression"],
-                "false call": called["compression"] and not true_call["compression"],
-                "missed": true_call["compression"] and not called["compression"],
-                "largest |error| [nats]": max(errors),
+                "false call": (None if called["compression"] is None
+                               else called["compression"] and not true_call["compression"]),
+                "missed": (None if called["compression"] is None
+                           else true_call["compression"] and not called["compression"]),
+                "largest |error| [nats]": _largest(errors),
                 "mean |error| [nats]": float(np.mean(errors)),
             })
     return table
@@ -789,6 +819,8 @@ def _reversed_truth_disagreements(rows, label: str) -> int:
                         if r["network"] == entry["network"] and r["layer"] == entry["layer"]
                         and r["label"] == label and _replicate(r) == entry["seed"]})
         backwards = [(epoch, value) for (epoch, _), (_, value) in zip(truth, truth[::-1])]
+        if entry["calls compression"] is None:
+            return math.nan
         count += compression(backwards)["compression"] != entry["calls compression"]
     return count
 
@@ -800,11 +832,11 @@ def truth_verdicts(rows: list[dict], scores: list[dict], deterministic_name: str
     quantized = [e for e in scores if e["network"].find("noisy") < 0]
 
     def disagreements(entries, label):
-        return sum(e["false call"] or e["missed"] for e in entries if e["estimator"] == label)
+        return _count(None if e["false call"] is None else e["false call"] or e["missed"]
+                      for e in entries if e["estimator"] == label)
 
     def largest(entries, label):
-        values = [e["largest |error| [nats]"] for e in entries if e["estimator"] == label]
-        return max(values) if values else math.nan
+        return _largest(e["largest |error| [nats]"] for e in entries if e["estimator"] == label)
 
     sp = [e for e in deep if e["estimator"] == NOISY_SP]
     verdicts = [
@@ -849,10 +881,10 @@ def truth_calls(scores: list[dict]) -> list[dict]:
         calls.append({
             "network": network, "estimator": label, "curves": len(entries),
             "truth compresses": sum(e["truth compresses"] for e in entries),
-            "false calls": sum(e["false call"] for e in entries),
-            "missed": sum(e["missed"] for e in entries),
+            "false calls": _count(e["false call"] for e in entries),
+            "missed": _count(e["missed"] for e in entries),
             "mean |error| [nats]": float(np.mean([e["mean |error| [nats]"] for e in entries])),
-            "largest |error| [nats]": max(e["largest |error| [nats]"] for e in entries),
+            "largest |error| [nats]": _largest(e["largest |error| [nats]"] for e in entries),
         })
     return calls
 
@@ -965,7 +997,7 @@ def information_plane(output_dir: Path, quick: bool = False,
                        and e["estimator"] == label and e["truth fall [nats]"] is not None]
             calls.append({"network": setting.name, "estimator": label,
                           "curves with a truth": len(entries),
-                          "beyond the truth": sum(
+                          "beyond the truth": _count(
                               e["compression beyond the truth"] for e in entries)})
     verdicts = information_plane_verdicts(rows, table, layers)
     _write_table(table, output_dir / "compression.csv")
@@ -978,7 +1010,7 @@ def information_plane(output_dir: Path, quick: bool = False,
     truth_rows = _deep_noisy_rows(truth_schedule) + _quantized_rows(truth_schedule)
     scores = truth_scores(truth_rows)
     tanh = next(s.name for s in NETWORKS if s.deterministic and s.activation == "tanh")
-    deterministic_falls = sum(e["compression"] for e in table
+    deterministic_falls = _count(e["compression"] for e in table
                               if e["network"] == tanh and e["estimator"] == EXACT_DETERMINISTIC)
     verdicts += truth_verdicts(truth_rows, scores, tanh, deterministic_falls)
     scored_calls = truth_calls(scores)
@@ -1037,9 +1069,11 @@ def _compression_table(rows, layers, seeds) -> list[dict]:
                     entry = {"network": setting.name, "estimator": label, "layer": layer,
                              "training_seed": seed, **compression(curve),
                              "truth fall [nats]": truth_fall}
-                    entry["compression beyond the truth"] = bool(
-                        truth_fall is not None
-                        and entry["fall after peak [nats]"] - truth_fall > COMPRESSION_THRESHOLD)
+                    entry["compression beyond the truth"] = (
+                        None if entry["compression"] is None  # a run of the curve failed
+                        else bool(truth_fall is not None
+                                  and entry["fall after peak [nats]"] - truth_fall
+                                  > COMPRESSION_THRESHOLD))
                     table.append(entry)
     return table
 
@@ -1070,7 +1104,7 @@ def _largest_error(rows, network: str, label: str) -> float:
     errors = [abs(r["estimate_nats"] - exact[(r["epoch"], r.get("training_seed", 0))])
               for r in rows if r["network"] == network and r["label"] == label
               and r["layer"] == 1 and r["target"] == "I(X; T)"]
-    return max(errors) if errors else math.nan
+    return _largest(errors)
 
 
 def information_plane_verdicts(rows, table, layers) -> list[Verdict]:
@@ -1079,7 +1113,7 @@ def information_plane_verdicts(rows, table, layers) -> list[Verdict]:
                      {s.name for s in NETWORKS if s.deterministic}
                      and not e["estimator"].startswith("exact")]
     noisy_sp = [e for e in table if e["estimator"] == NOISY_SP and e["layer"] == 1]
-    beyond = sum(e["compression beyond the truth"] for e in deterministic)
+    beyond = _count(e["compression beyond the truth"] for e in deterministic)
     verdicts = [checked_verdict(
         f"deterministic networks: (estimator, layer, seed) curves, of {len(deterministic)}, "
         f"whose fall after the peak exceeds the exact H(L)'s own fall by > "
@@ -1087,7 +1121,7 @@ def information_plane_verdicts(rows, table, layers) -> list[Verdict]:
         ">= 1 (estimators call a compression the truth does not have)", lambda v: v >= 1,
         f"the same count, noisy-sp against the exact I(X; T_1) on the noisy networks "
         f"(of {len(noisy_sp)} curves)",
-        sum(e["compression beyond the truth"] for e in noisy_sp))]
+        _count(e["compression beyond the truth"] for e in noisy_sp))]
     tanh, relu = (next(s.name for s in NETWORKS if s.deterministic and s.activation == a)
                   for a in ("tanh", "relu"))
     verdicts.append(checked_verdict(

@@ -247,3 +247,25 @@ def test_the_truth_schedules_read_the_registered_networks_at_quick_and_default()
     assert QUICK_TRUTH_SCHEDULE.noisy_activations == ("tanh",)
     assert min(QUICK_TRUTH_SCHEDULE.layers) >= 2 and len(QUICK_TRUTH_SCHEDULE.sampling_seeds) >= 2
     assert not TINY_TRUTH_SCHEDULE.registered  # seconds: a small network, computed in place
+
+
+def test_a_failed_run_makes_a_compression_call_unknown_and_no_count_or_bound_hold():
+    import math
+    import pickle
+
+    from mibench.experiments.information_plane import (
+        _ConditionalSampler,
+        _count,
+        _largest,
+        compression,
+    )
+
+    curve = [(0, 2.0), (4, math.nan), (40, 1.0)]  # the run at epoch 4 failed
+    assert compression(curve)["compression"] is None
+    assert compression([(0, 2.0), (4, 1.8), (40, 1.0)])["compression"] is True  # control
+    # A count or a largest error with an unknown member is NaN, so no verdict on it holds
+    # (NaN compares false with any threshold); max() alone would have dropped the NaN.
+    assert math.isnan(_count([False, None, False])) and _count([False, True]) == 1
+    assert math.isnan(_largest([0.1, math.nan])) and max([0.1, math.nan]) == 0.1
+    # The sampler of noisy-sp at depth travels to an isolated worker (--timeout).
+    assert pickle.loads(pickle.dumps(_ConditionalSampler(None, 4, 2))).layer == 2
