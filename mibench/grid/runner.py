@@ -503,7 +503,7 @@ class RecordWork:
         return failed_record(task.estimator, dataset, key.n, key.seed, reason, suite=task.suite)
 
 
-def _seed_groups(tasks: list[Task]) -> tuple[list[Task], dict[int, list[Task]]]:
+def _seed_groups(tasks: list[Task], workers: int = 1) -> tuple[list[Task], dict[int, list[Task]]]:
     """Replace the tasks of each estimator that batches seeds (:func:`batches_seeds`) by seed
     groups: one task per (estimator setting, dataset, n, quantity, suite) and up to
     :data:`MAX_SEEDS_PER_BATCH` seeds, keyed by a tuple of seeds and indexed by its first
@@ -528,6 +528,14 @@ def _seed_groups(tasks: list[Task]) -> tuple[list[Task], dict[int, list[Task]]]:
             if batching[id(task.estimator)]:
                 open_group[setting] = group
         grouped[group].append(task)
+    # Fewer tasks than workers (one neural setting on one dataset, say): split the largest
+    # batches, so that no worker sits idle while one trains every seed.
+    while len(order) < workers and any(len(grouped[g]) > 1 for g in order):
+        largest = max(order, key=lambda g: len(grouped[g]))
+        half = len(grouped[largest]) // 2
+        new = max(grouped) + 1
+        grouped[new], grouped[largest] = grouped[largest][half:], grouped[largest][:half]
+        order.insert(order.index(largest) + 1, new)
     result: list[Task] = []
     members: dict[int, list[Task]] = {}
     for group in order:
@@ -825,7 +833,7 @@ def _run_jobs(jobs: list[_Job], described: dict[str, Any], *, workers: int = 1,
 
         members: dict[int, list[Task]] = {}
         if batch_seeds:
-            tasks, members = _seed_groups(tasks)
+            tasks, members = _seed_groups(tasks, workers)
         lost: list[Task] = []
 
         def finish(index: int, record: Record | SeedGroupResult) -> None:

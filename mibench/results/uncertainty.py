@@ -717,7 +717,12 @@ def plot_task_spreads(records: Iterable[Record], path: str | Path) -> Path:
         axis.errorbar(x[shown], ratio[shown],
                       yerr=[(ratio - low)[shown], sd[shown]], fmt="o", ms=2.5, lw=0.8)
         if (~shown).any():  # a non-positive mean cannot be drawn on a log axis: mark it
-            axis.plot(x[~shown], np.full((~shown).sum(), 1e-2), "v", color="tab:red", ms=3)
+            axis.plot(x[~shown], np.full((~shown).sum(), 1.2e-2), "v", color="tab:red", ms=3)
+        # Means off the axis are drawn on its edge as arrows, not lost.
+        for off, edge, marker in ((shown & (ratio > 1e2), 0.85e2, "^"),
+                                  (shown & (ratio < 1e-2), 1.2e-2, "v")):
+            if off.any():
+                axis.plot(x[off], np.full(off.sum(), edge), marker, color="tab:orange", ms=3)
         axis.set_yscale("log")
         axis.set_ylim(1e-2, 1e2)
         axis.set_title(_short(label, 60), fontsize=8)
@@ -733,7 +738,8 @@ def plot_task_spreads(records: Iterable[Record], path: str | Path) -> Path:
         axes[0, 0].text(0.5, 0.5, "no task with a finite, positive truth", ha="center",
                         transform=axes[0, 0].transAxes)
     figure.suptitle("Each task's mean over seeds / truth, +- one standard deviation over seeds "
-                    f"(shaded: within a factor {SOLVED_RATIO:g}; red: mean <= 0)", fontsize=9)
+                    f"(shaded: within a factor {SOLVED_RATIO:g}; red: mean <= 0; orange: off the "
+                    "axis)", fontsize=9)
     figure.savefig(path, dpi=110)
     return path
 

@@ -1,5 +1,6 @@
 """The runner trains the seeds of a neural estimator together (issue 22): seed groups."""
 
+import dataclasses
 import math
 
 import pytest
@@ -91,3 +92,24 @@ def test_infonce_seeds_trained_together_match_seed_after_seed():
     assert [r.estimate for r in together] == pytest.approx(expected, abs=5e-3)
     # Negative control: each seed's record against another seed's fails the same check.
     assert [r.estimate for r in together] != pytest.approx(expected[1:] + expected[:1], abs=5e-3)
+
+
+def test_a_lone_batch_is_split_so_that_every_worker_has_seeds_to_train():
+    from mibench.grid.runner import _seed_groups
+
+    tasks = [dataclasses.replace(task, index=i) for i, task in enumerate(_tasks(seeds=range(10)))]
+    alone, _ = _seed_groups(tasks, workers=1)
+    assert [task.runs for task in alone] == [10]
+    split, members = _seed_groups(tasks, workers=2)
+    assert sorted(task.runs for task in split) == [5, 5]
+    # every seed once, in one of the two batches
+    assert sorted(t.sample.seed for m in members.values() for t in m) == list(range(10))
+    assert len(_seed_groups(tasks[:1], workers=4)[0]) == 1  # one seed cannot be split
+
+
+def _tasks(seeds):
+    from mibench.core.contracts import MUTUAL_INFORMATION
+    from mibench.grid.executors import SampleKey, Task
+
+    estimator = BatchesSeeds()
+    return [Task(0, estimator, SampleKey(DATASET, 300, seed, MUTUAL_INFORMATION)) for seed in seeds]

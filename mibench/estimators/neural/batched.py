@@ -603,6 +603,8 @@ def _retrain_alone(seed: _Seed, error: TrainingDivergedError, config: TrainingCo
         failure.args = (f"{failure} (retrained alone after leaving a batch: {error})",)
         return failure
     extras.update(restarts=extras["restarts"] + 1, batched=False, left_batch=str(error))
+    if "diagnostics" in extras:  # the two counts of restarts agree, as on the unbatched path
+        extras["diagnostics"]["restarts"] = extras["restarts"]
     return estimate, extras
 
 
