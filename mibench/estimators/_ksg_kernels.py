@@ -343,6 +343,18 @@ def _key_above(radius, band, metric):
     return _key_of(radius, metric) * (1.0 + 1e-12) + band
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _any_within(keys_x, keys_y, b0, b1, limit):
+    """Whether any j in [b0, b1) has max(keys_x[j], keys_y[j]) <= limit: one vectorised
+    count over the block, so the scalar search runs on few blocks."""
+    block_x = keys_x[b0:b1]  # slices from 0: see _keys_to
+    block_y = keys_y[b0:b1]
+    candidates = 0
+    for j in range(b1 - b0):
+        candidates += max(block_x[j], block_y[j]) <= limit
+    return candidates > 0
+
+
 @njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc", "nsz"})
 def _tally(keys, below, above, one, zero):
     """(#keys < below, #keys <= above) of a slice, as floats of the keys' dtype (exact: fewer
@@ -434,12 +446,7 @@ def _screened_rows(
             # scalar search below runs on few of them.
             for b0 in range(j0, j1, _SCREEN):
                 b1 = min(j1, b0 + _SCREEN)
-                block_x = keys_x[b0:b1]
-                block_y = keys_y[b0:b1]
-                candidates = 0
-                for j in range(b1 - b0):
-                    candidates += max(block_x[j], block_y[j]) <= limit
-                if candidates == 0:
+                if not _any_within(keys_x, keys_y, b0, b1, limit):
                     continue
                 for j in range(b0, b1):
                     if max(keys_x[j], keys_y[j]) > limit or j == i:
@@ -499,12 +506,7 @@ def _nearest_in_range(
         # the scalar search below runs on few of them.
         for b0 in range(c0, c1, _SCREEN):
             b1 = min(c1, b0 + _SCREEN)
-            block_x = keys_x[b0:b1]  # slices from 0: see _keys_to
-            block_y = keys_y[b0:b1]
-            candidates = 0
-            for j in range(b1 - b0):
-                candidates += max(block_x[j], block_y[j]) <= bound
-            if candidates == 0:
+            if not _any_within(keys_x, keys_y, b0, b1, bound):
                 continue
             for j in range(b0, b1):
                 if max(keys_x[j], keys_y[j]) > bound or j == p:

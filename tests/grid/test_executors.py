@@ -58,7 +58,9 @@ def dask_executor():
         yield executor
 
 
-@pytest.fixture(params=["serial", "processes", "dask"])
+# "serial" is the process executor with one worker: its runs take the same path as
+# "processes", which the fast suite covers; the one-worker case runs with the slow tests.
+@pytest.fixture(params=[pytest.param("serial", marks=pytest.mark.slow), "processes", "dask"])
 def isolated_executor(request):
     if request.param == "dask":
         yield request.getfixturevalue("dask_executor")
