@@ -344,6 +344,20 @@ def _key_above(radius, band, metric):
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _thresholds(radius, band, metric, cast):
+    """(below, above, one, zero) in the keys' dtype (``cast``: a length-2 array of it; the band
+    covers the cast): keys below ``below`` are surely within ``radius``, keys above ``above``
+    surely not; ``one`` and ``zero`` for :func:`_tally`."""
+    cast[0] = _key_below(radius, band, metric)
+    cast[1] = _key_above(radius, band, metric)
+    below = cast[0]
+    above = cast[1]
+    cast[0] = 1.0
+    cast[1] = 0.0
+    return below, above, cast[0], cast[1]
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _any_within(keys_x, keys_y, b0, b1, limit):
     """Whether any j in [b0, b1) has max(keys_x[j], keys_y[j]) <= limit: one vectorised
     count over the block, so the scalar search runs on few blocks."""
@@ -376,15 +390,7 @@ def _screened_count(keys, z, i, radius, band, strict, metric, cast):
     keys below the band are counted, keys above it are not, the few inside it are decided by
     the exact distance from the float64 rows ``z``."""
     n = keys.shape[0]
-    # Thresholds in the keys' dtype (``cast``: a length-2 array of it; the band covers the cast).
-    cast[0] = _key_below(radius, band, metric)
-    cast[1] = _key_above(radius, band, metric)
-    below = cast[0]
-    above = cast[1]
-    cast[0] = 1.0
-    cast[1] = 0.0
-    one = cast[0]
-    zero = cast[1]
+    below, above, one, zero = _thresholds(radius, band, metric, cast)
     count = 0
     for j0 in range(0, n, _CHUNK):
         j1 = min(n, j0 + _CHUNK)
@@ -582,14 +588,7 @@ def _count_blocks(keys, data, z, p, gaps, radius, band, strict, metric, done, ne
     counted, keys above it are not, the few inside it are decided by the exact distance."""
     n = keys.shape[0]
     nb = gaps.shape[0]
-    cast[0] = _key_below(radius, band, metric)
-    cast[1] = _key_above(radius, band, metric)
-    below = cast[0]
-    above = cast[1]
-    cast[0] = 1.0
-    cast[1] = 0.0
-    one = cast[0]
-    zero = cast[1]
+    below, above, one, zero = _thresholds(radius, band, metric, cast)
     for b in range(nb):
         need[b] = gaps[b] <= radius
     _fill_holes(need, _HOLE)
