@@ -358,6 +358,26 @@ def _thresholds(radius, band, metric, cast):
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _count_span(keys, z, i, start, stop, below, above, one, zero, radius, strict, metric):
+    """Samples j in [start, stop) within ``radius`` of i (strictly closer if ``strict``): keys
+    below ``below`` counted, keys above ``above`` not, the few between decided by the exact
+    distance from the float64 rows ``z``; chunk by chunk, each tallied in one vectorised pass."""
+    count = 0
+    for j0 in range(start, stop, _CHUNK):
+        j1 = min(stop, j0 + _CHUNK)
+        chunk = keys[j0:j1]  # a slice from 0: see _keys_to
+        inside, unsure = _tally(chunk, below, above, one, zero)
+        count += int(inside)
+        if unsure > inside:
+            for j in range(j1 - j0):
+                key = chunk[j]
+                if key >= below and key <= above:
+                    d = _exact_distance(z, i, j0 + j, metric)
+                    count += (d < radius) if strict else (d <= radius)
+    return count
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _any_within(keys_x, keys_y, b0, b1, limit):
     """Whether any j in [b0, b1) has max(keys_x[j], keys_y[j]) <= limit: one vectorised
     count over the block, so the scalar search runs on few blocks."""
@@ -391,18 +411,7 @@ def _screened_count(keys, z, i, radius, band, strict, metric, cast):
     the exact distance from the float64 rows ``z``."""
     n = keys.shape[0]
     below, above, one, zero = _thresholds(radius, band, metric, cast)
-    count = 0
-    for j0 in range(0, n, _CHUNK):
-        j1 = min(n, j0 + _CHUNK)
-        chunk = keys[j0:j1]  # a slice from 0: see _keys_to
-        inside, unsure = _tally(chunk, below, above, one, zero)
-        count += int(inside)
-        if unsure > inside:
-            for j in range(j1 - j0):
-                key = chunk[j]
-                if key >= below and key <= above:
-                    d = _exact_distance(z, i, j0 + j, metric)
-                    count += (d < radius) if strict else (d <= radius)
+    count = _count_span(keys, z, i, 0, n, below, above, one, zero, radius, strict, metric)
     return count - 1  # the sample itself, at distance 0, is inside whenever radius > 0
 
 
@@ -612,17 +621,8 @@ def _count_blocks(keys, data, z, p, gaps, radius, band, strict, metric, done, ne
                 f += 1
             _keys_to(data, p, c * _BLOCK, min(n, f * _BLOCK), metric, keys)
             c = f
-        for j0 in range(b * _BLOCK, min(n, e * _BLOCK), _CHUNK):
-            j1 = min(n, e * _BLOCK, j0 + _CHUNK)
-            chunk = keys[j0:j1]  # a slice from 0: see _keys_to
-            inside, unsure = _tally(chunk, below, above, one, zero)
-            count += int(inside)
-            if unsure > inside:
-                for j in range(j1 - j0):
-                    key = chunk[j]
-                    if key >= below and key <= above:
-                        dist = _exact_distance(z, p, j0 + j, metric)
-                        count += (dist < radius) if strict else (dist <= radius)
+        count += _count_span(keys, z, p, b * _BLOCK, min(n, e * _BLOCK), below, above, one,
+                             zero, radius, strict, metric)
         b = e
     return count - 1  # the sample itself, at distance 0, is inside whenever radius > 0
 
