@@ -414,19 +414,15 @@ def _run_seed_group(estimator: Estimator, dataset: Dataset, n: int, seeds: tuple
     elapsed = time.perf_counter() - start
     records = []
     for seed, outcome in zip(seeds, outcomes):
-        extras = dict(truth_extras)
         if not isinstance(outcome, Exception) and not math.isfinite(outcome.value):
             outcome = FloatingPointError(f"the estimator returned {outcome.value}")
-        if isinstance(outcome, Exception):
-            records.append(_record(estimator, dataset, n, seed, suite, estimate=None,
-                                   truth=truth, seconds=elapsed / len(seeds), status="failed",
-                                   error=error_text(outcome), extras=extras))
-            continue
-        extras.update(outcome.extras)
-        extras["batch_seconds"] = elapsed
-        records.append(_record(estimator, dataset, n, seed, suite, estimate=outcome.value,
-                               truth=truth, seconds=elapsed / len(seeds), status="ok",
-                               error=None, extras=extras))
+        failed = isinstance(outcome, Exception)
+        extras = dict(truth_extras) if failed else {**truth_extras, **outcome.extras,
+                                                    "batch_seconds": elapsed}
+        records.append(_record(estimator, dataset, n, seed, suite,
+                               estimate=None if failed else outcome.value, truth=truth,
+                               seconds=elapsed / len(seeds), status="failed" if failed else "ok",
+                               error=error_text(outcome) if failed else None, extras=extras))
     return SeedGroupResult(tuple(records))
 
 

@@ -222,11 +222,9 @@ def _interval_text(interval: tuple | None, pattern: str) -> str:
     """" [low, high]" of a bootstrap interval over seeds; empty for none (one seed)."""
     if interval is None or any(isinstance(v, float) and math.isnan(v) for v in interval):
         return ""  # one seed, or no scored task ran: nothing to resample
-    if any(isinstance(v, float) and math.isinf(v) for v in interval):
-        # a resample with a non-positive mean is infinitely far off: say so, do not hide it
-        return " [" + ", ".join("inf" if math.isinf(v) else pattern.format(v)
-                                for v in interval) + "]"
-    return " [" + ", ".join(pattern.format(v) for v in interval) + "]"
+    # A resample with a non-positive mean is infinitely far off: say so, do not hide it.
+    return " [" + ", ".join("inf" if isinstance(v, float) and math.isinf(v) else pattern.format(v)
+                            for v in interval) + "]"
 
 
 def _table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:

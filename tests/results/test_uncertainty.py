@@ -195,3 +195,12 @@ def test_the_task_figure_draws_tiny_negative_and_spread_out_means(tmp_path):
     records += [record("a", "one-seed", 1.0, 1.0, 0)]
     path = plot_task_spreads(records, tmp_path / "spread.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_interval_reaching_infinity_is_printed_and_one_seed_prints_none():
+    from mibench.results.report import _interval_text
+
+    assert _interval_text((0.1, math.inf), "{:.3f}") == " [0.100, inf]"
+    assert _interval_text((3, 5), "{:d}") == " [3, 5]"
+    # Negative controls: nothing to resample (one seed, or no scored task) prints nothing.
+    assert _interval_text(None, "{:d}") == "" and _interval_text((math.nan, 1.0), "{:.3f}") == ""
