@@ -183,6 +183,9 @@ def test_auto_picks_trees_in_low_dimensions_and_the_brute_force_in_high_ones():
 def test_brute_force_memory_grows_like_n_not_n_squared():
     n = 20_000
     x, y = continuous_sample(n, 6, 6, seed=2)
+    # Compiled first (numba's compiler allocates megabytes the first time, in a fresh clone or
+    # when this test runs first), so that only the kernel's own memory is traced.
+    brute_counts(x, y, 3, 1, workers=2)
     tracemalloc.start()
     try:
         brute_counts(x, y, 3, 1, workers=2)
