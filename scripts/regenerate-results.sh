@@ -14,5 +14,5 @@ for grid in grids/beyond-normal-classical.toml grids/beyond-normal-neural.toml; 
     mibench run --grid "$grid" --jobs "$JOBS" --out "$OUT" --format csv > /dev/null || [ $? -eq 1 ]
 done
 mibench report "$OUT"
-cp "$OUT/leaderboard.md" docs/results.md
-echo "docs/results.md regenerated from $OUT"
+python scripts/splice_leaderboard.py "$OUT/leaderboard.md" docs/results.md
+echo "docs/results.md: its leaderboard regenerated from $OUT (the text around it kept)"

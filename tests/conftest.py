@@ -11,7 +11,6 @@ import pytest
 from mibench.core.cache import CACHE_DIR_VARIABLE
 from mibench.core.threads import THREADS_VARIABLE
 
-
 # Thread pools that read their size once, when their library loads.
 _LIBRARY_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
