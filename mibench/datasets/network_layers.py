@@ -58,7 +58,7 @@ Truth
 
 The nested truth is used rather than the plain sample-propagation value, which converges slowly
 in the number of propagated samples (szt12-tanh-noisy0.1, layer 2: 6.09, 5.58, 5.27, 5.13 nats
-with 1, 4, 16, 64 samples per input, against the nested truth 5.035). Not registered, for want
+with 1, 4, 16, 64 samples per input, against the nested truth 5.044). Not registered, for want
 of a trustworthy truth at CI cost: noisy layers of the continuous input, where
 the value still grows with the number of inputs in the mixture (gaussian-mixture-tanh-noisy0.1,
 layer 1: 5.93, 6.09, 6.15 nats with 2,048, 8,192, 32,768). The linear Gaussian channel below
