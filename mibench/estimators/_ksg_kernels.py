@@ -415,9 +415,50 @@ def _screened_count(keys, z, i, radius, band, strict, metric, cast):
     return count - 1  # the sample itself, at distance 0, is inside whenever radius > 0
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _block_minimum(bits_x, bits_y, b0, b1):
+    """The smallest joint key max(key_x, key_y) of the samples b0 <= j < b1, as bits.
+
+    bits_x, bits_y : the keys viewed as integers of their width. Keys are never negative and
+    non-negative floats order as their bits, so the integer minimum is the float one; it
+    vectorises, where a float minimum in numba (its NaN handling) is a scalar loop (measured
+    7x slower).
+    """
+    block_x = bits_x[b0:b1]  # slices from 0: see _keys_to
+    block_y = bits_y[b0:b1]
+    smallest = max(block_x[0], block_y[0])
+    for j in range(b1 - b0):
+        smallest = min(smallest, max(block_x[j], block_y[j]))
+    return smallest
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _smallest_of(values, out):
+    """out[m]: the m-th smallest of ``values`` (m < len(out) <= len(values)), by insertion."""
+    count = out.shape[0]
+    for m in range(count):
+        out[m] = values[m]
+    for m in range(1, count):  # sort the first ``count``
+        v = out[m]
+        q = m
+        while q > 0 and out[q - 1] > v:
+            out[q] = out[q - 1]
+            q -= 1
+        out[q] = v
+    last = count - 1
+    for b in range(count, values.shape[0]):
+        v = values[b]
+        if v < out[last]:
+            q = last
+            while q > 0 and out[q - 1] > v:
+                out[q] = out[q - 1]
+                q -= 1
+            out[q] = v
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def _screened_rows(
-    xs, ys, x, y, band_x, band_y, metric, k, variant, rows, keys, counts_x, counts_y
+    xs, ys, x, y, band_x, band_y, metric, k, variant, rows, keys, bits, counts_x, counts_y
 ):
     """KSG marginal counts of ``rows``: a screen in the dtype of ``xs``, ``ys`` ((d, n):
     float32, centred, for speed; or the float64 data itself), exact float64 decisions.
@@ -426,60 +467,73 @@ def _screened_rows(
     exactly (:func:`_exact_distance`). band_x, band_y : bounds on the difference between a
     screening key and the key of the exact distance (plus the cast of a threshold to the
     screen's dtype), so a key outside the band around a threshold decides a comparison as the
-    exact distance would. keys : (2, n) scratch in the screen's dtype.
+    exact distance would. keys : (2, n) scratch in the screen's dtype; bits : the same memory
+    viewed as integers of that width (int32 or int64).
 
-    The k nearest are found as the plain reference finds them (ties to the smaller index): a
-    sample is looked at exactly only if its key is within the band of the current k-th
-    distance; the counts take the exact distance only inside the band around the radius.
+    Each row first computes all its keys, chunk by chunk, and the smallest joint key of every
+    block of _SCREEN samples. The (k + 1)-th smallest of those block minima, M, bounds the k-th
+    distance: k blocks other than the row's own (whose minimum is the row's key to itself, 0)
+    each hold a sample with a key at most M, so the k nearest have exact keys at most M + band
+    and screened keys at most M + 2 band. Only the blocks whose minimum is within that limit
+    (as it falls) are searched, in sample order, and in them only the samples whose key is; so
+    the k nearest are those of the plain reference (ties to the smaller index), found with
+    about k + 1 exact distances per row (measured at n = 5,000 in 5 + 5 dimensions, k = 5:
+    5.2, over 6 blocks). The counts take the exact distance only inside the band around the
+    radius.
     """
     n = x.shape[0]
     keys_x = keys[0]
     keys_y = keys[1]
+    bits_x = bits[0]
+    bits_y = bits[1]
     band = max(band_x, band_y)
     best_d = np.empty(k)
     best_j = np.empty(k, np.int64)
     cast = np.empty(2, keys.dtype)  # thresholds in the keys' dtype
+    cast_bits = cast.view(bits.dtype)
+    blocks = (n + _SCREEN - 1) // _SCREEN
+    minima = np.empty(blocks, bits.dtype)
+    smallest = np.empty(min(k + 1, blocks), bits.dtype)
     for i in rows:
+        for j0 in range(0, n, _CHUNK):
+            j1 = min(n, j0 + _CHUNK)
+            _keys_to(xs, i, j0, j1, metric, keys_x)
+            _keys_to(ys, i, j0, j1, metric, keys_y)
+            for b0 in range(j0, j1, _SCREEN):  # _CHUNK is a multiple of _SCREEN
+                minima[b0 // _SCREEN] = _block_minimum(bits_x, bits_y, b0, min(j1, b0 + _SCREEN))
         for m in range(k):
             best_d[m] = np.inf
             best_j[m] = -1
         kth = np.inf
         cast[0] = np.inf
+        if blocks > k:
+            _smallest_of(minima, smallest)
+            cast_bits[1] = smallest[k]
+            cast[0] = (cast[1] + band) * (1.0 + 1e-12) + band
         limit = cast[0]
-        for j0 in range(0, n, _CHUNK):
-            j1 = min(n, j0 + _CHUNK)
-            _keys_to(xs, i, j0, j1, metric, keys_x)
-            _keys_to(ys, i, j0, j1, metric, keys_y)
-            chunk_x = keys_x[j0:j1]  # slices from 0: see _keys_to
-            chunk_y = keys_y[j0:j1]
-            candidates = 0
-            for j in range(j1 - j0):
-                candidates += max(chunk_x[j], chunk_y[j]) <= limit
-            if candidates == 0:
+        bound = cast_bits[0]
+        for b in range(blocks):
+            if minima[b] > bound:
                 continue
-            # Sub-blocks of _SCREEN keys, screened again against the limit as it falls: the
-            # scalar search below runs on few of them.
-            for b0 in range(j0, j1, _SCREEN):
-                b1 = min(j1, b0 + _SCREEN)
-                if not _any_within(keys_x, keys_y, b0, b1, limit):
+            for j in range(b * _SCREEN, min(n, (b + 1) * _SCREEN)):
+                if max(keys_x[j], keys_y[j]) > limit or j == i:
                     continue
-                for j in range(b0, b1):
-                    if max(keys_x[j], keys_y[j]) > limit or j == i:
-                        continue
-                    d = max(_exact_distance(x, i, j, metric), _exact_distance(y, i, j, metric))
-                    # j grows, so an equal distance never displaces a smaller index.
-                    if d < kth:
-                        m = k - 1
-                        while m > 0 and best_d[m - 1] > d:
-                            best_d[m] = best_d[m - 1]
-                            best_j[m] = best_j[m - 1]
-                            m -= 1
-                        best_d[m] = d
-                        best_j[m] = j
-                        kth = best_d[k - 1]
-                        if kth < np.inf:
-                            cast[0] = _key_above(kth, band, metric)
+                d = max(_exact_distance(x, i, j, metric), _exact_distance(y, i, j, metric))
+                # j grows, so an equal distance never displaces a smaller index.
+                if d < kth:
+                    m = k - 1
+                    while m > 0 and best_d[m - 1] > d:
+                        best_d[m] = best_d[m - 1]
+                        best_j[m] = best_j[m - 1]
+                        m -= 1
+                    best_d[m] = d
+                    best_j[m] = j
+                    kth = best_d[k - 1]
+                    if kth < np.inf:
+                        cast[0] = _key_above(kth, band, metric)
+                        if cast[0] < limit:
                             limit = cast[0]
+                            bound = cast_bits[0]
         if variant == 1:
             radius_x = kth
             radius_y = kth
@@ -823,11 +877,12 @@ def brute_counts(
     counts_y = np.empty(n, dtype=np.int64)
     workers = max(1, min(workers, rows.size))
     workspaces = [np.empty((2, n), dtype=xs.dtype) for _ in range(workers)]
+    bits = np.int32 if xs.dtype == np.float32 else np.int64
 
     def task(start, stop, slot):
         _screened_rows(
             xs, ys, x, y, band_x, band_y, metric_code, k, variant, rows[start:stop],
-            workspaces[slot], counts_x, counts_y,
+            workspaces[slot], workspaces[slot].view(bits), counts_x, counts_y,
         )
 
     if rows.size:
