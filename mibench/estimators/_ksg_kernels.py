@@ -361,7 +361,12 @@ def _thresholds(radius, band, metric, cast):
 def _count_span(keys, z, i, start, stop, below, above, one, zero, radius, strict, metric):
     """Samples j in [start, stop) within ``radius`` of i (strictly closer if ``strict``): keys
     below ``below`` counted, keys above ``above`` not, the few between decided by the exact
-    distance from the float64 rows ``z``; chunk by chunk, each tallied in one vectorised pass."""
+    distance from the float64 rows ``z``; chunk by chunk, each tallied in one vectorised pass.
+
+    A chunk with keys between is tallied again in blocks of _SCREEN keys, and only the blocks
+    with keys between are searched for them one by one (there is one such key in most rows:
+    the k-th neighbour's, at the radius in the margin where its joint distance is attained).
+    """
     count = 0
     for j0 in range(start, stop, _CHUNK):
         j1 = min(stop, j0 + _CHUNK)
@@ -369,11 +374,17 @@ def _count_span(keys, z, i, start, stop, below, above, one, zero, radius, strict
         inside, unsure = _tally(chunk, below, above, one, zero)
         count += int(inside)
         if unsure > inside:
-            for j in range(j1 - j0):
-                key = chunk[j]
-                if key >= below and key <= above:
-                    d = _exact_distance(z, i, j0 + j, metric)
-                    count += (d < radius) if strict else (d <= radius)
+            for b0 in range(j0, j1, _SCREEN):
+                b1 = min(j1, b0 + _SCREEN)
+                block = keys[b0:b1]
+                inside, unsure = _tally(block, below, above, one, zero)
+                if unsure == inside:
+                    continue
+                for j in range(b1 - b0):
+                    key = block[j]
+                    if key >= below and key <= above:
+                        d = _exact_distance(z, i, b0 + j, metric)
+                        count += (d < radius) if strict else (d <= radius)
     return count
 
 
