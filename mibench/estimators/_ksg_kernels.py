@@ -567,6 +567,136 @@ def _screened_rows(
         )
 
 
+# The int16 screen of the max-norm (:func:`_quantized_rows`): values centred and scaled to at
+# most _QUANTA in magnitude, rounded to integers, so that differences fit in int16 and a key is
+# computed 16 lanes wide instead of float32's 8 (measured 2x faster keys at n = 5,000).
+_QUANTA = 16_383
+# A quantized key is within this many quanta of the scaled exact distance: two roundings to the
+# nearest integer (1/2 each) and float64 roundings of the scaling (below 1e-10 quanta).
+_QUANTUM_BAND = 1.0 + 1e-6
+# The int16 screen is used where a quantum is at most this fraction of the smallest column's
+# standard deviation (every column within about 16 standard deviations of its centre), so
+# that few distances fall within a band of the radii; else the float32 screen.
+_QUANTUM_MAX_FRACTION = 1e-3
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _quantized_keys_to(data, i, j0, j1, keys):
+    """keys[j] for j0 <= j < j1: max_c |data[c, j] - data[c, i]| of a (d, n) int16 array of
+    quantized values (:func:`_int16_screen`; the differences fit in int16), computed in int16
+    (the casts let LLVM keep 16-bit lanes), two coordinates at a time as :func:`_keys_to`."""
+    d = data.shape[0]
+    a, b = _span(j0, j1)
+    if d % 2 == 1:
+        a0 = data[0, i]
+        for j in range(a, b):
+            keys[j] = abs(np.int16(data[0, j] - a0))
+        c = 1
+    else:
+        a0 = data[0, i]
+        a1 = data[1, i]
+        for j in range(a, b):
+            keys[j] = max(abs(np.int16(data[0, j] - a0)), abs(np.int16(data[1, j] - a1)))
+        c = 2
+    while c + 2 <= d:
+        r0 = np.uint64(c)
+        r1 = np.uint64(c + 1)
+        a0 = data[r0, i]
+        a1 = data[r1, i]
+        for j in range(a, b):
+            keys[j] = max(
+                keys[j], max(abs(np.int16(data[r0, j] - a0)), abs(np.int16(data[r1, j] - a1)))
+            )
+        c += 2
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _quantized_limit(value):
+    """``value`` (a float) rounded as given and clamped to the keys' range [0, 32767], as int16."""
+    return np.int16(min(max(value, 0.0), 32767.0))
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _quantized_thresholds(radius, scale):
+    """(below, above), int16: a quantized key below ``below`` is surely within ``radius`` (in
+    the max-norm), one above ``above`` surely not (|key - scale * distance| <= _QUANTUM_BAND).
+    Clamped to the keys' range, where they stay true."""
+    scaled = radius * scale
+    below = _quantized_limit(np.ceil(scaled * (1.0 - 1e-12) - _QUANTUM_BAND))
+    above = _quantized_limit(np.floor(scaled * (1.0 + 1e-12) + _QUANTUM_BAND))
+    return below, above
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _quantized_rows(xq, yq, x, y, scale, k, variant, rows, keys, counts_x, counts_y):
+    """:func:`_screened_rows` for the max-norm with int16 keys: xq, yq (d, n) the values
+    quantized by :func:`_int16_screen` with ``scale`` quanta per unit (the same for X and Y, so
+    that the joint key is the larger of the two), keys (2, n) int16 scratch.
+
+    A key is within _QUANTUM_BAND of ``scale`` times the exact float64 distance, so the
+    decisions are those of :func:`_screened_rows`: a key outside the band around a threshold
+    decides the comparison as the exact distance would, and every comparison inside it is made
+    on the exact distance. The k-th distance is bounded by the (k + 1)-th smallest block
+    minimum M as there: the k nearest have keys at most M + 2 bands, below M + 3.
+    """
+    n = x.shape[0]
+    keys_x = keys[0]
+    keys_y = keys[1]
+    best_d = np.empty(k)
+    best_j = np.empty(k, np.int64)
+    blocks = (n + _SCREEN - 1) // _SCREEN
+    minima = np.empty(blocks, keys.dtype)
+    smallest = np.empty(min(k + 1, blocks), keys.dtype)
+    for i in rows:
+        for j0 in range(0, n, _CHUNK):
+            j1 = min(n, j0 + _CHUNK)
+            _quantized_keys_to(xq, i, j0, j1, keys_x)
+            _quantized_keys_to(yq, i, j0, j1, keys_y)
+            for b0 in range(j0, j1, _SCREEN):  # _CHUNK is a multiple of _SCREEN
+                minima[b0 // _SCREEN] = _block_minimum(keys_x, keys_y, b0, min(j1, b0 + _SCREEN))
+        for m in range(k):
+            best_d[m] = np.inf
+            best_j[m] = -1
+        kth = np.inf
+        limit = np.int16(32767)
+        if blocks > k:
+            _smallest_of(minima, smallest)
+            limit = _quantized_limit(smallest[k] + 3.0)
+        for b in range(blocks):
+            if minima[b] > limit:
+                continue
+            for j in range(b * _SCREEN, min(n, (b + 1) * _SCREEN)):
+                if max(keys_x[j], keys_y[j]) > limit or j == i:
+                    continue
+                d = max(_exact_distance(x, i, j, CHEBYSHEV), _exact_distance(y, i, j, CHEBYSHEV))
+                # j grows, so an equal distance never displaces a smaller index.
+                if d < kth:
+                    m = k - 1
+                    while m > 0 and best_d[m - 1] > d:
+                        best_d[m] = best_d[m - 1]
+                        best_j[m] = best_j[m - 1]
+                        m -= 1
+                    best_d[m] = d
+                    best_j[m] = j
+                    kth = best_d[k - 1]
+                    if kth < np.inf:
+                        limit = min(limit, _quantized_thresholds(kth, scale)[1])
+        if variant == 1:
+            radius_x = kth
+            radius_y = kth
+        else:
+            radius_x = 0.0
+            radius_y = 0.0
+            for m in range(k):
+                radius_x = max(radius_x, _exact_distance(x, i, best_j[m], CHEBYSHEV))
+                radius_y = max(radius_y, _exact_distance(y, i, best_j[m], CHEBYSHEV))
+        strict = variant == 1
+        below, above = _quantized_thresholds(radius_x, scale)
+        counts_x[i] = _count_span(keys_x, x, i, 0, n, below, above, radius_x, strict, CHEBYSHEV) - 1
+        below, above = _quantized_thresholds(radius_y, scale)
+        counts_y[i] = _count_span(keys_y, y, i, 0, n, below, above, radius_y, strict, CHEBYSHEV) - 1
+
+
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _before(d, o, best_d, best_o, m):
     """Whether (distance d, sample o) comes before neighbour m of the list: the smaller
@@ -848,6 +978,30 @@ def _float32_screen(values: np.ndarray, metric: int):
     return centred, band
 
 
+def _int16_screen(x: np.ndarray, y: np.ndarray):
+    """(xq, yq, scale): the values centred per column, times ``scale`` and rounded, as (d, n)
+    int16 arrays, with |value| <= _QUANTA (so differences fit in int16); or None where a quantum
+    would be coarse (:data:`_QUANTUM_MAX_FRACTION`) or the values not finite.
+
+    X and Y share the scale, so that a joint key is the larger of the two margins' keys.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        low = np.concatenate([x.min(axis=0), y.min(axis=0)])
+        high = np.concatenate([x.max(axis=0), y.max(axis=0)])
+        centre = 0.5 * low + 0.5 * high
+        largest = float(np.max(np.maximum(high - centre, centre - low)))
+        spread = float(np.min(np.concatenate([x.std(axis=0), y.std(axis=0)])))
+    if not (np.isfinite(largest) and largest > 0 and spread > 0):
+        return None
+    if largest / _QUANTA > _QUANTUM_MAX_FRACTION * spread:
+        return None
+    scale = _QUANTA / (largest * (1.0 + 1e-9))
+    d_x = x.shape[1]
+    xq = np.rint((x - centre[:d_x]) * scale).T.astype(np.int16)
+    yq = np.rint((y - centre[d_x:]) * scale).T.astype(np.int16)
+    return np.ascontiguousarray(xq), np.ascontiguousarray(yq), scale
+
+
 def brute_counts(
     x: np.ndarray,
     y: np.ndarray,
@@ -858,6 +1012,7 @@ def brute_counts(
     metric: str = "chebyshev",
     screened: bool | None = None,
     pruned: bool | None = None,
+    quantized: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Marginal counts n_x, n_y (sample itself excluded) by the exact screened brute force.
 
@@ -885,6 +1040,10 @@ def brute_counts(
         return _plain_counts(x, y, k, variant, workers, rows)
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
+    if metric_code == CHEBYSHEV and quantized is not False and not pruned:
+        screen = _int16_screen(x, y)
+        if screen is not None:
+            return _quantized_counts(x, y, *screen, k, variant, workers, rows)
     screen_x = _float32_screen(x, metric_code)
     screen_y = _float32_screen(y, metric_code)
     if screen_x is None or screen_y is None:
@@ -909,6 +1068,26 @@ def brute_counts(
         _screened_rows(
             xs, ys, x, y, band_x, band_y, metric_code, k, variant, rows[start:stop],
             workspaces[slot], workspaces[slot].view(bits), counts_x, counts_y,
+        )
+
+    if rows.size:
+        _run_in_threads(task, rows.size, workers)
+    return counts_x, counts_y
+
+
+def _quantized_counts(x, y, xq, yq, scale, k, variant, workers, rows):
+    """:func:`brute_counts` by the int16 screen of the max-norm (:func:`_quantized_rows`)."""
+    n = x.shape[0]
+    rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    counts_x = np.empty(n, dtype=np.int64)
+    counts_y = np.empty(n, dtype=np.int64)
+    workers = max(1, min(workers, rows.size))
+    workspaces = [np.empty((2, n), dtype=np.int16) for _ in range(workers)]
+
+    def task(start, stop, slot):
+        _quantized_rows(
+            xq, yq, x, y, scale, k, variant, rows[start:stop], workspaces[slot], counts_x,
+            counts_y,
         )
 
     if rows.size:
