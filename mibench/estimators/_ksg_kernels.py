@@ -1028,7 +1028,10 @@ def brute_counts(
     (the counts are the same). ``pruned`` None skips blocks of samples by their bounding boxes
     (:func:`_pruned_rows`) from _PRUNE_MIN_SAMPLES samples in at most _PRUNE_MAX_DIMENSIONS
     dimensions together, where float32 can screen the values; True or False forces it on or
-    off there (the counts are the same).
+    off there (the counts are the same). ``quantized`` None screens the max-norm with int16
+    keys (:func:`_quantized_rows`, before the float32 screen and the pruned kernel) where
+    :func:`_int16_screen` accepts the values and ``pruned`` is not True; False never does
+    (the counts are the same).
     """
     metric_code = METRICS[metric]
     n = x.shape[0]
