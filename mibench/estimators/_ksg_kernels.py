@@ -240,10 +240,11 @@ _PRUNE_MAX_DIMENSIONS = 12
 _U32 = 2.0**-24
 
 # Below this many samples the max-norm counts are computed by the plain float64 kernel
-# (_brute_rows): the screen's float32 copies and its exact search of the first chunk cost
-# about what they save there (measured at n = 1,000, 5 + 5 dimensions: 0.84-0.99 times the
-# plain kernel's speed; at 3,000: 1.1-1.5 times; at 20,000: 1.9 times).
-_SCREEN_MIN_SAMPLES = 2_000
+# (_brute_rows): the screen's copies cost about what they save there. Measured (5 + 5
+# dimensions, k = 3, one thread, fastest of 15, under load) with the int16 screen and the
+# block-minimum bound of the k-th distance: n = 500 1.2 times the plain kernel's speed, 1,000
+# 1.7 times, 1,500 2.0 times (before them the float32 screen was 0.84-0.99 times at 1,000).
+_SCREEN_MIN_SAMPLES = 500
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
