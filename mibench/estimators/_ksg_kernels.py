@@ -406,15 +406,24 @@ def _any_within(keys_x, keys_y, b0, b1, limit):
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def _tally(bits, start, stop, below, above):
-    """(#bits < below, #bits <= above) of the keys' bits[start:stop], fewer than 2^31.
+    """(#bits < below, #bits <= above) of the keys' bits[start:stop], at most _CHUNK of them.
 
-    The tallies are int32, cut back after every addition (numba widens integer sums to
-    int64): the loop then vectorises at the width of float32 keys. Measured 1.25 times faster
-    than float tallies (the earlier way), which in turn were 2-4 times faster than int64 ones.
+    The tallies are as wide as the keys' lanes allow, cut back after every addition (numba
+    widens integer sums to int64): int16 for int16 keys (measured 2.4 times faster than int32
+    there), int32 for float32 keys' bits (1.25 times faster than the float tallies of the
+    earlier way, which were 2-4 times faster than int64 ones; int16 tallies are 2 times slower
+    there).
     """
+    a, b = _span(start, stop)
+    if bits.itemsize == 2:
+        inside16 = np.int16(0)
+        unsure16 = np.int16(0)
+        for j in range(a, b):
+            inside16 = np.int16(inside16 + np.int16(bits[j] < below))
+            unsure16 = np.int16(unsure16 + np.int16(bits[j] <= above))
+        return np.int32(inside16), np.int32(unsure16)
     inside = np.int32(0)
     unsure = np.int32(0)
-    a, b = _span(start, stop)
     for j in range(a, b):
         inside = np.int32(inside + np.int32(bits[j] < below))
         unsure = np.int32(unsure + np.int32(bits[j] <= above))
