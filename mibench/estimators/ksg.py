@@ -25,12 +25,16 @@ Every algorithm computes the same counts, exactly:
 - "tree": scipy's cKDTree for the joint k-th neighbour and for marginal counts of two or more
   dimensions; a one-dimensional margin is counted by binary search on its sorted column.
 - "brute": one compiled pass over all samples per sample (numba), computing the marginal and
-  joint distances, the k nearest and both counts together; memory O(n) per thread. From 2,000
-  samples (and always for the Euclidean metric) distances are screened in float32 and every
+  joint distances, the k nearest and both counts together; memory O(n) per thread. From 500
+  samples (and always for the Euclidean metric) distances are screened cheaply and every
   comparison near a threshold is decided on the exact float64 distance
-  (:func:`mibench.estimators._ksg_kernels.brute_counts`); from 10,000 samples in at most 12
-  dimensions together, the samples are put in a KD-tree's leaf order and blocks of them whose
-  bounding box lies beyond the radius are skipped (the same counts, fewer distances).
+  (:func:`mibench.estimators._ksg_kernels.brute_counts`): the max-norm with int16 keys of the
+  values scaled to 16,383 quanta (where no column's tails make a quantum coarse), else with
+  float32 keys; the k-th distance is bounded first by the smallest keys of blocks of 64
+  samples, so few exact distances are computed. With the Euclidean metric (or where the int16
+  screen is refused), from 10,000 samples in at most 12 dimensions together, the samples are
+  put in a KD-tree's leaf order and blocks of them whose bounding box lies beyond the radius
+  are skipped (the same counts, fewer distances).
 - "torch": the brute force in blocks with torch, for a CUDA ``device``.
 
 The trees serve the max-norm only (the joint distance of the Euclidean metric, the larger of two
