@@ -591,8 +591,12 @@ class TruthSchedule:
     quantized_snapshots: int = 7
 
 
+# Default: 64 draws of S_l given each input, as quick. With 256 the default run took 757 s on
+# 2 idle cores (2026-12-03), over its 10 minutes, and more draws do not bring noisy-sp closer to
+# the truth at depth (ReLU layer 2 at n = 20,000: 6.243 with 256 draws, 6.174 with 1,024,
+# truth 6.805; docs/network-layers.md).
 DEFAULT_TRUTH_SCHEDULE = TruthSchedule(True, ("tanh", "relu"), (0, 4, 40), (1, 2, 3, 4, 5),
-                                       (0, 1, 2), 256)
+                                       (0, 1, 2), 64)
 # Quick: the tanh network's layers 2 and 3 only (layer 1 is in the first part; its truths cost
 # minutes of CPU per epoch the first time on a machine, then are read from the cache), two
 # noise seeds, 64 draws of S_l given each input for noisy-sp (measured 2026-12-03: about a CPU
