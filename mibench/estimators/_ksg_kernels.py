@@ -73,6 +73,22 @@ def _run_in_threads(task, n_rows: int, workers: int) -> None:
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _insert_nearest(best_d, best_j, d, j):
+    """Insert distance d of sample j into the sorted k nearest (best_d, best_j), dropping the
+    k-th; return the new k-th distance. Callers offer j in increasing order and only when
+    d < the k-th, so an equal distance never displaces a smaller index."""
+    k = best_d.shape[0]
+    m = k - 1
+    while m > 0 and best_d[m - 1] > d:
+        best_d[m] = best_d[m - 1]
+        best_j[m] = best_j[m - 1]
+        m -= 1
+    best_d[m] = d
+    best_j[m] = j
+    return best_d[k - 1]
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _k_nearest(dist_x, dist_y, i, best_d, best_j):
     """Fill best_d, best_j with the k = len(best_d) smallest joint (max-norm) distances from
     sample i to the others and their indices, ties broken by the smaller index (a stable
@@ -99,14 +115,7 @@ def _k_nearest(dist_x, dist_y, i, best_d, best_j):
             # j grows, so an equal distance never displaces an earlier (smaller) index;
             # a sample is not its own neighbour.
             if d < kth and j != i:
-                m = k - 1
-                while m > 0 and best_d[m - 1] > d:
-                    best_d[m] = best_d[m - 1]
-                    best_j[m] = best_j[m - 1]
-                    m -= 1
-                best_d[m] = d
-                best_j[m] = j
-                kth = best_d[k - 1]
+                kth = _insert_nearest(best_d, best_j, d, j)
     return kth
 
 
@@ -546,14 +555,7 @@ def _screened_rows(
                 d = max(_exact_distance(x, i, j, metric), _exact_distance(y, i, j, metric))
                 # j grows, so an equal distance never displaces a smaller index.
                 if d < kth:
-                    m = k - 1
-                    while m > 0 and best_d[m - 1] > d:
-                        best_d[m] = best_d[m - 1]
-                        best_j[m] = best_j[m - 1]
-                        m -= 1
-                    best_d[m] = d
-                    best_j[m] = j
-                    kth = best_d[k - 1]
+                    kth = _insert_nearest(best_d, best_j, d, j)
                     if kth < np.inf:
                         cast[0] = _key_above(kth, band, metric)
                         if cast[0] < limit:
@@ -681,14 +683,7 @@ def _quantized_rows(xq, yq, x, y, scale, k, variant, rows, keys, counts_x, count
                 d = max(_exact_distance(x, i, j, CHEBYSHEV), _exact_distance(y, i, j, CHEBYSHEV))
                 # j grows, so an equal distance never displaces a smaller index.
                 if d < kth:
-                    m = k - 1
-                    while m > 0 and best_d[m - 1] > d:
-                        best_d[m] = best_d[m - 1]
-                        best_j[m] = best_j[m - 1]
-                        m -= 1
-                    best_d[m] = d
-                    best_j[m] = j
-                    kth = best_d[k - 1]
+                    kth = _insert_nearest(best_d, best_j, d, j)
                     if kth < np.inf:
                         limit = min(limit, _quantized_thresholds(kth, scale)[1])
         if variant == 1:
