@@ -73,6 +73,20 @@ def _run_in_threads(task, n_rows: int, workers: int) -> None:
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _variant_radii(x, y, i, best_j, kth, variant, metric):
+    """The marginal radii of sample i: the joint k-th distance for KSG's first variant; for
+    the second, the largest X and Y distance to the k nearest (indices best_j)."""
+    if variant == 1:
+        return kth, kth
+    radius_x = 0.0
+    radius_y = 0.0
+    for m in range(best_j.shape[0]):
+        radius_x = max(radius_x, _exact_distance(x, i, best_j[m], metric))
+        radius_y = max(radius_y, _exact_distance(y, i, best_j[m], metric))
+    return radius_x, radius_y
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _insert_nearest(best_d, best_j, d, j):
     """Insert distance d of sample j into the sorted k nearest (best_d, best_j), dropping the
     k-th; return the new k-th distance. Callers offer j in increasing order and only when
@@ -561,15 +575,7 @@ def _screened_rows(
                         if cast[0] < limit:
                             limit = cast[0]
                             bound = cast_bits[0]
-        if variant == 1:
-            radius_x = kth
-            radius_y = kth
-        else:
-            radius_x = 0.0
-            radius_y = 0.0
-            for m in range(k):
-                radius_x = max(radius_x, _exact_distance(x, i, best_j[m], metric))
-                radius_y = max(radius_y, _exact_distance(y, i, best_j[m], metric))
+        radius_x, radius_y = _variant_radii(x, y, i, best_j, kth, variant, metric)
         strict = variant == 1
         counts_x[i] = _screened_count(
             bits_x, x, i, radius_x, band_x, strict, metric, cast, cast_bits
@@ -686,15 +692,7 @@ def _quantized_rows(xq, yq, x, y, scale, k, variant, rows, keys, counts_x, count
                     kth = _insert_nearest(best_d, best_j, d, j)
                     if kth < np.inf:
                         limit = min(limit, _quantized_thresholds(kth, scale)[1])
-        if variant == 1:
-            radius_x = kth
-            radius_y = kth
-        else:
-            radius_x = 0.0
-            radius_y = 0.0
-            for m in range(k):
-                radius_x = max(radius_x, _exact_distance(x, i, best_j[m], CHEBYSHEV))
-                radius_y = max(radius_y, _exact_distance(y, i, best_j[m], CHEBYSHEV))
+        radius_x, radius_y = _variant_radii(x, y, i, best_j, kth, variant, CHEBYSHEV)
         strict = variant == 1
         below, above = _quantized_thresholds(radius_x, scale)
         counts_x[i] = _count_span(keys_x, x, i, 0, n, below, above, radius_x, strict, CHEBYSHEV) - 1
