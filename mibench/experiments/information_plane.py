@@ -672,9 +672,6 @@ class _ConditionalSampler:
         return clean.reshape(len(inputs), draws, -1)
 
 
-def _conditional_sampler(network: TrainedNetwork, epoch: int, layer: int) -> _ConditionalSampler:
-    return _ConditionalSampler(network, epoch, layer)
-
 
 def _deep_noisy_estimates(network: TrainedNetwork, epoch: int, layer: int, x, clean, observed,
                           schedule: TruthSchedule, seed: int,
@@ -691,7 +688,7 @@ def _deep_noisy_estimates(network: TrainedNetwork, epoch: int, layer: int, x, cl
             if layer > 1:
                 estimator = estimator.for_channel(NoisyChannel(
                     None, SIGMA, upstream_noise=True,
-                    conditional_sampler=_conditional_sampler(network, epoch, layer)))
+                    conditional_sampler=_ConditionalSampler(network, epoch, layer)))
             value = estimate_value(estimator, x, clean, seed=seed,
                                    sample=f"{where}/e{epoch}/L{layer}/clean")
         else:
