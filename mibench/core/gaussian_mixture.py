@@ -35,6 +35,7 @@ import numpy as np
 
 from mibench.core.pairwise import row_blocks
 from mibench.core.threads import torch_threads
+from mibench.core.validation import InputError
 
 if TYPE_CHECKING:
     import torch
@@ -75,8 +76,11 @@ def draw_from_mixture(
     return np.repeat(centres, draws, axis=0) + sigma * z, z
 
 
-def _log_kernel_sums(points: torch.Tensor, centres: torch.Tensor, sigma: float) -> torch.Tensor:
-    """log sum_i exp(-|t - s_i|^2 / (2 sigma^2)) for every row t of ``points``, blocked.
+def _log_kernel_sums(
+    points: torch.Tensor, centres: torch.Tensor, sigma: float, log_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """log sum_i w_i exp(-|t - s_i|^2 / (2 sigma^2)) for every row t of ``points``, blocked
+    (w_i = 1 without ``log_weights``).
 
     -|t - s|^2 / (2 sigma^2) = -|t|^2 / (2 sigma^2) + (t.s - |s|^2 / 2) / sigma^2: the first
     term leaves the sum over i, and the second is one fused matrix product plus a bias, so
@@ -88,6 +92,8 @@ def _log_kernel_sums(points: torch.Tensor, centres: torch.Tensor, sigma: float) 
     n = centres.shape[0]
     scaled_centres = (centres / sigma**2).T.contiguous()
     bias = -0.5 * (centres * centres).sum(dim=1) / sigma**2
+    if log_weights is not None:
+        bias = bias + log_weights
     row_terms = -0.5 * (points * points).sum(dim=1) / sigma**2
     out = torch.empty(points.shape[0], dtype=torch.float64)
     for rows in row_blocks(points.shape[0], n):
@@ -101,7 +107,7 @@ def _log_kernel_sums(points: torch.Tensor, centres: torch.Tensor, sigma: float) 
     return out + row_terms
 
 
-def gaussian_mixture_log_density(points, centres, sigma: float) -> np.ndarray:
+def gaussian_mixture_log_density(points, centres, sigma: float, weights=None) -> np.ndarray:
     """log p(t) of the mixture 1/n sum_i N(s_i, sigma^2 I) at each point, in nats.
 
     Parameters
@@ -110,6 +116,9 @@ def gaussian_mixture_log_density(points, centres, sigma: float) -> np.ndarray:
     centres : array-like of shape (n, d)
     sigma : float
         The common standard deviation of the components (same units as the points).
+    weights : array-like of shape (n,), optional
+        Mixture weights w_i >= 0 summing to 1: p(t) = sum_i w_i N(t; s_i, sigma^2 I). Without
+        them every centre weighs 1/n.
 
     Returns
     -------
@@ -120,13 +129,23 @@ def gaussian_mixture_log_density(points, centres, sigma: float) -> np.ndarray:
     n, dim = centres.shape
     import torch  # here, so that importing mibench does not import torch
 
+    log_weights, normaliser = None, math.log(n)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (n,) or not np.all(weights >= 0) or not np.isclose(weights.sum(), 1):
+            raise InputError(
+                f"weights must be {n} non-negative numbers summing to 1 (one per centre), got "
+                f"shape {weights.shape} summing to {weights.sum():.6g}"
+            )
+        with np.errstate(divide="ignore"):
+            log_weights, normaliser = torch.from_numpy(np.log(weights)), 0.0
     # Centring changes no distance but keeps the Gram-matrix expansion accurate far from 0.
     shift = centres.mean(axis=0)
     with torch_threads(1):
         sums = _log_kernel_sums(
-            torch.from_numpy(points - shift), torch.from_numpy(centres - shift), sigma
+            torch.from_numpy(points - shift), torch.from_numpy(centres - shift), sigma, log_weights
         ).numpy()
-    return sums - math.log(n) - 0.5 * dim * math.log(2 * math.pi * sigma**2)
+    return sums - normaliser - 0.5 * dim * math.log(2 * math.pi * sigma**2)
 
 
 def gaussian_mixture_entropy(

@@ -232,12 +232,18 @@ def test_registered_deep_noisy_truths_obey_dpi_bounds_and_precision(activation):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("activation", DEEP_NOISY_ACTIVATIONS)
 @pytest.mark.parametrize("layer", [2, 3])
-def test_noisy_sp_at_depth_is_within_tolerance_of_the_truth(layer):
-    name = f"net-szt12-tanh-noisy0.1-L{layer}-e40"
-    record = mibench.run("noisy-sp", name, n=20_000)[0]
+def test_noisy_sp_at_depth_is_within_tolerance_of_the_truth(activation, layer):
+    # Issue 19's tolerance, 3 standard errors plus 0.1 nats at n = 20,000, with enough Monte
+    # Carlo points (10^10 kernel evaluations, about 10,000 points) that the standard error is
+    # about 0.02 and the 0.1 carries the check; about a minute per layer on one core.
+    name = f"net-szt12-{activation}-noisy0.1-L{layer}-e40"
+    record = mibench.run("noisy-sp", name, n=20_000,
+                         params={"noisy-sp": {"max_kernel_evaluations": 10**10}})[0]
     assert record.status == "ok", record.error
     stderr = math.hypot(record.extras["stderr"], record.extras["truth_stderr"])
+    assert stderr < 0.04, record
     assert abs(record.estimate - record.truth) <= 3 * stderr + 0.1, record
     # Negative control: the layer-1 formula (each sample its own group, h(T | X) = h(Z))
     # on the same layer is far off.

@@ -87,6 +87,26 @@ def test_linear_gaussian_channel_matches_closed_form():
     assert result.value == pytest.approx(truth, abs=0.02)
 
 
+def test_weighted_mixture_density_matches_scipy_and_repeated_centres():
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(5)
+    centres, points, sigma = rng.normal(size=(5, 3)), rng.normal(size=(40, 3)), 0.7
+    weights = np.array([0.4, 0.1, 0.2, 0.0, 0.3])
+    direct = np.log(sum(w * multivariate_normal(c, sigma**2 * np.eye(3)).pdf(points)
+                        for w, c in zip(weights, centres)))
+    weighted = gaussian_mixture_log_density(points, centres, sigma, weights)
+    np.testing.assert_allclose(weighted, direct, rtol=1e-10)
+    # Weights in tenths equal the equal-weight mixture with each centre repeated that often.
+    repeated = np.repeat(centres, (10 * weights).round().astype(int), axis=0)
+    np.testing.assert_allclose(gaussian_mixture_log_density(points, repeated, sigma), weighted,
+                               rtol=1e-10)
+    # Negative control: the equal-weight mixture of the same centres is another density.
+    assert np.abs(gaussian_mixture_log_density(points, centres, sigma) - direct).max() > 0.05
+    with pytest.raises(ValueError, match="weights must be 5 non-negative numbers summing to 1"):
+        gaussian_mixture_log_density(points, centres, sigma, weights * 2)
+
+
 def test_same_draws_give_the_kde_log_density_and_independent_draws_agree_within_error():
     rng = np.random.default_rng(3)
     centres = np.tanh(rng.normal(size=(2048, 10)))
