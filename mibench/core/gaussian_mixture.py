@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from mibench.core.pairwise import row_blocks
-from mibench.core.threads import torch_threads
+from mibench.core.threads import process_threads, torch_threads
 from mibench.core.validation import InputError
 
 if TYPE_CHECKING:
@@ -141,7 +141,11 @@ def gaussian_mixture_log_density(points, centres, sigma: float, weights=None) ->
             log_weights, normaliser = torch.from_numpy(np.log(weights)), 0.0
     # Centring changes no distance but keeps the Gram-matrix expansion accurate far from 0.
     shift = centres.mean(axis=0)
-    with torch_threads(1):
+    # The process's threads (its cores alone; one in a parallel grid's worker, whose
+    # MIBENCH_THREADS says so): the blocks' products and exponentials are large enough to split,
+    # 1.9 times faster on two cores than on one (2026-12-04, 400 points x 600,000 centres), and
+    # each row's sum is the same whichever thread computes it.
+    with torch_threads(process_threads()):
         sums = _log_kernel_sums(
             torch.from_numpy(points - shift), torch.from_numpy(centres - shift), sigma, log_weights
         ).numpy()

@@ -19,7 +19,13 @@ from collections.abc import Iterator
 
 from mibench.core.validation import InputError
 
-__all__ = ["THREADS_VARIABLE", "available_cores", "threads_from_environment", "torch_threads"]
+__all__ = [
+    "THREADS_VARIABLE",
+    "available_cores",
+    "process_threads",
+    "threads_from_environment",
+    "torch_threads",
+]
 
 #: The environment variable that caps the threads of code not told a count (a positive integer).
 THREADS_VARIABLE = "MIBENCH_THREADS"
@@ -51,6 +57,11 @@ def threads_from_environment() -> int | None:
     if count < 1:
         raise InputError(f"{THREADS_VARIABLE} must be a positive integer, got {text!r}")
     return count
+
+
+def process_threads() -> int:
+    """The threads this process is given: :data:`THREADS_VARIABLE` if set, else its cores."""
+    return threads_from_environment() or available_cores()
 
 
 @contextlib.contextmanager

@@ -83,7 +83,7 @@ from mibench.core.gaussian_mixture import (
     noisy_channel_mutual_information,
     noisy_channel_mutual_information_to_precision,
 )
-from mibench.core.threads import torch_threads
+from mibench.core.threads import process_threads, torch_threads
 from mibench.core.validation import InputError, check_integer, check_positive
 from mibench.estimators.registry import register
 
@@ -277,7 +277,8 @@ class NoisySampleProp(Estimator):
         constant = 0.5 * dim * math.log(2 * math.pi * self.sigma**2) + math.log(draws)
         entropy = 0.0
         variance = 0.0
-        with torch_threads(1):
+        # The process's threads, as in gaussian_mixture_log_density (one in a grid's worker).
+        with torch_threads(process_threads()):
             for start in range(0, inputs, _SAMPLER_BLOCK):
                 block = slice(start, start + _SAMPLER_BLOCK)
                 own = torch.from_numpy(centres[block])

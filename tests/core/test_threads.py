@@ -42,3 +42,37 @@ def test_a_bad_variable_is_a_value_error_naming_it(monkeypatch, text):
     monkeypatch.setenv(THREADS_VARIABLE, text)
     with pytest.raises(ValueError, match=f"MIBENCH_THREADS must be a positive integer, got '{text}'"):
         threads_from_environment()
+
+
+def test_process_threads_is_the_variable_else_the_cores(monkeypatch):
+    from mibench.core.threads import available_cores, process_threads
+
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    assert process_threads() == 3
+    monkeypatch.delenv(THREADS_VARIABLE)
+    assert process_threads() == available_cores()
+
+
+def test_mixture_density_runs_on_the_process_threads_with_the_same_values(monkeypatch):
+    """The kernel sums run on MIBENCH_THREADS threads (a grid worker's one; control: the count
+    recorded follows the variable), and the density does not depend on how many."""
+    import numpy as np
+
+    import mibench.core.gaussian_mixture as mixture
+
+    seen = []
+    kernel_sums = mixture._log_kernel_sums
+
+    def recording(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return kernel_sums(*args, **kwargs)
+
+    monkeypatch.setattr(mixture, "_log_kernel_sums", recording)
+    rng = np.random.default_rng(0)
+    centres, points = rng.standard_normal((3000, 6)), rng.standard_normal((500, 6))
+    densities = {}
+    for threads in (1, 2):
+        monkeypatch.setenv(THREADS_VARIABLE, str(threads))
+        densities[threads] = mixture.gaussian_mixture_log_density(points, centres, 0.3)
+    assert seen == [1, 2]
+    np.testing.assert_allclose(densities[2], densities[1], rtol=1e-13, atol=0)
