@@ -42,13 +42,14 @@ def test_quick_run_verdict_numbers(quick_run):
     for network in ("tanh noisy sigma=0.1", "relu noisy sigma=0.1"):
         error = next(v for v in result.verdicts if v.name.startswith(network))
         assert error.value <= 0.1 < error.control.value, network
-    # noisy-sp at n = 4,096 reads compression as the truth does, but misses the level of the
-    # high-MI layer 2 by about a nat (1.013 measured on 2026-12-03): a finding, pinned here.
+    # noisy-sp at depth reads compression as the truth does and its level within 0.5 nats
+    # (0.28 measured at quick on 2026-12-03, from both entropies on the same draws; 1.01 when
+    # h(T_l) came from the 4,096 samples alone).
     deep_calls = next(v for v in result.verdicts if v.name.startswith("deep noisy layers: noisy-sp"))
     assert deep_calls.passes and deep_calls.value == 0
     deep_error = next(v for v in result.verdicts if v.name.startswith("deep noisy layers: largest"))
-    assert deep_error.value > 0.5 and not deep_error.control.holds
-    assert all(v.passes for v in result.verdicts if v is not deep_error)
+    assert deep_error.value <= 0.5 < deep_error.control.value
+    assert all(v.passes for v in result.verdicts)
     assert result.settings["training_seeds"] and len(result.settings["training_seeds"]) >= 3
 
 
