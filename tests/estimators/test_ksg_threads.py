@@ -2,13 +2,15 @@
 shared counter, so that a descheduled thread takes fewer chunks instead of holding up the rest.
 
 - Coverage: every row is handed to exactly one call, whatever the number of rows, threads and
-  chunks (more threads than rows, more chunks than rows, one row); a slot is one thread's alone.
+  chunks (more threads than rows, fewer rows than the chunks a thread would take, one row); a
+  slot is one thread's alone.
 - A stalled thread: while one thread is held inside its first chunk, the others take every
   other chunk; the call returns only after the stalled thread has finished (joined), so nothing
   is written into the results after it returns.
-- Negative controls: the coverage check flags a missing and a duplicated row, and a runner
-  that re-runs a straggler's chunk elsewhere and returns before the straggler finishes (the
-  bug of an earlier version) fails the stalled-thread check.
+- Negative controls: the coverage check flags a missing and a duplicated row and a shared
+  slot; a runner that re-runs a straggler's chunk elsewhere and returns before the straggler
+  finishes (the bug of an earlier version) fails the stalled-thread check, and so does a split
+  into one fixed range per thread (race-free, but its stalled thread holds half the rows).
 - The kernels' counts with several threads and many small chunks equal the plain references
   (random and tied data, both metrics, both variants, every kernel and caller), down to n = k + 1
   and fewer rows than threads.
