@@ -13,7 +13,7 @@ tracemalloc sees them), never an n x n matrix.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 import numpy as np
 from numba import njit
@@ -53,23 +53,70 @@ def resolve_workers(workers: int | None) -> int:
     return available_cores() if workers == -1 else max(1, int(workers))
 
 
-def _run_in_threads(task, n_rows: int, workers: int) -> None:
-    """Call ``task(start, stop, slot)`` on ``workers`` contiguous, disjoint row ranges.
+# Rows are handed to the threads in chunks, each thread taking the next chunk when it has
+# finished its last: a thread that the OS deschedules (another process on its core) takes fewer
+# chunks instead of holding the others up at the end, as a fixed split into one range per
+# thread did. Up to this many chunks per thread, each of at least ``min_rows`` rows (so the
+# Python dispatch of a chunk, some microseconds, stays small beside its work).
+_CHUNKS_PER_WORKER = 16
+_MIN_CHUNK_ROWS = 256
+_MIN_SORTED_CHUNK_ROWS = 8192  # the 1-D sorted searches' rows, far cheaper
 
-    The brute-force rows all cost the same (one pass over n samples), and the 1-D searches cost
-    about the same, so equal ranges balance the threads; ``slot`` picks the thread's workspace.
+
+def _chunk_bounds(n_rows: int, workers: int, min_rows: int) -> np.ndarray:
+    """Bounds of the chunks the rows are cut into: at least one per thread (never empty), at
+    most _CHUNKS_PER_WORKER per thread, otherwise as many of ``min_rows`` rows as fit."""
+    chunks = min(workers * _CHUNKS_PER_WORKER, n_rows // max(1, min_rows))
+    chunks = min(n_rows, max(workers, chunks))
+    return np.linspace(0, n_rows, chunks + 1).astype(np.int64)
+
+
+def _run_in_threads(task, n_rows: int, workers: int, min_rows: int = _MIN_CHUNK_ROWS) -> None:
+    """Call ``task(start, stop, slot)`` on disjoint chunks of rows that cover [0, n_rows)
+    exactly once, from ``workers`` threads (the caller's among them) that take chunks from a
+    shared counter; ``slot`` is the calling thread's number (0 <= slot < workers), so that a
+    task may keep a workspace per slot: no two calls with the same slot ever run at once.
+
+    Returns only after every thread has finished (joined), so no task writes after it; the
+    first error raised by a task is raised here, after the others stopped taking chunks.
     """
     workers = max(1, min(workers, n_rows))
-    bounds = np.linspace(0, n_rows, workers + 1).astype(np.int64)
     if workers == 1:
         task(0, n_rows, 0)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            pool.submit(task, int(bounds[s]), int(bounds[s + 1]), s) for s in range(workers)
-        ]
-        for future in futures:
-            future.result()  # re-raise any error from a thread
+    bounds = _chunk_bounds(n_rows, workers, min_rows).tolist()
+    n_chunks = len(bounds) - 1
+    lock = threading.Lock()
+    taken = [0]  # chunks handed out so far
+    errors = []
+
+    def next_chunk():
+        with lock:
+            if errors or taken[0] >= n_chunks:
+                return None
+            chunk = taken[0]
+            taken[0] += 1
+            return chunk
+
+    def work(slot):
+        try:
+            while (chunk := next_chunk()) is not None:
+                task(bounds[chunk], bounds[chunk + 1], slot)
+        except BaseException as error:  # handed to the caller, which re-raises it
+            with lock:
+                errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(1, workers)]
+    try:
+        for thread in threads:
+            thread.start()
+        work(0)
+    finally:
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join()
+    if errors:
+        raise errors[0]
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
@@ -1301,7 +1348,8 @@ def sorted_counts(values: np.ndarray, radii: np.ndarray, strict: bool, workers: 
     def task(start, stop, slot):
         _sorted_count_rows(sorted_values, sorted_radii, strict, start, stop, sorted_out)
 
-    _run_in_threads(task, values.shape[0], workers)
+    # A row's searches cost some hundred nanoseconds: chunks of thousands of rows.
+    _run_in_threads(task, values.shape[0], workers, min_rows=_MIN_SORTED_CHUNK_ROWS)
     out = np.empty_like(sorted_out)
     out[order] = sorted_out
     return out

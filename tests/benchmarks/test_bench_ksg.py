@@ -10,12 +10,16 @@ alternate under the same load; ``extra_info`` holds the reference's times, the r
 fastest rounds, both estimates, the workers used and peak memory. The table's rows are
 mibench's times; the ratio is printed with ``-s`` and is in the saved JSON (``--benchmark-json``).
 
+The test suite's conftest caps code not told a thread count at one thread (``MIBENCH_THREADS=1``),
+so every timed mibench estimator here is given its ``workers`` explicitly: -1 (every core, as
+the cKDTree reference is given) and 1 (one thread), each printed beside its ratio, with the
+load average (``os.getloadavg``) before the test.
+
 References:
 
 - a KSG on scipy's cKDTree (the construction NPEET and ennemi use): joint k-th neighbour with
   ``query(..., p=inf)``, marginal counts with ``query_ball_point(..., p=inf,
-  return_length=True)``, queries in sample order; given the same ``workers`` as mibench
-  (-1: every core);
+  return_length=True)``, queries in sample order; always with ``workers=-1`` (every core);
 - scikit-learn's ``mutual_info_regression`` (n_neighbors=3), which scales and jitters its input
   itself and queries its KD-trees on one thread (its ``n_jobs`` spreads features, and there is
   one); mibench is timed with its default workers=-1 and with workers=1;
@@ -24,11 +28,14 @@ References:
   is not a dependency): standardize, then per chunk of 10 samples scikit-learn's
   ``pairwise_distances`` to all samples in each margin, their maximum, a full ``argsort`` per
   row, the k-th distance, strict counts, the digamma formula. Its default metric is Euclidean;
-  with ``metric="chebyshev"`` it computes mibench's default estimate.
+  with ``metric="chebyshev"`` it computes mibench's default estimate. It runs as bmi runs by
+  default (``n_jobs=1``: one process; scikit-learn's Euclidean distances call BLAS, which may
+  use more than one thread on its own).
 """
 
 import ctypes
 import gc
+import os
 import resource
 import time
 import tracemalloc
@@ -45,7 +52,7 @@ import mibench
 from mibench.estimators._ksg_kernels import available_cores
 from mibench.estimators.ksg import choose_algorithm
 
-WORKERS = -1  # mibench's default, given to the cKDTree reference too
+WORKERS = -1  # every core: the cKDTree reference's, and mibench's where it is to match
 
 
 def ckdtree_ksg(x, y, k, variant, workers=WORKERS):
@@ -142,6 +149,7 @@ def compare(benchmark, ours, reference, rounds, name, memory=True):
 
     With ``memory``, two more untimed calls of each measure peak memory (resident, traced).
     """
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     reference_times = []
     reference_values = []
     our_values = []
@@ -165,11 +173,13 @@ def compare(benchmark, ours, reference, rounds, name, memory=True):
     info["mibench_estimate"] = our_values[-1]
     info["reference_estimate"] = reference_values[-1]
     info["cores"] = available_cores()
+    info["load_average_before"] = load_before
     info["mibench_memory"] = _memory(ours) if memory else None
     info["reference_memory"] = _memory(reference) if memory else None
     print(
-        f"\n{benchmark.name}: {name} {min(reference_times):.3f} s, mibench {min(our_times):.3f} s,"
-        f" ratio {ratio:.2f}; estimates {reference_values[-1]:.12f} / {our_values[-1]:.12f};"
+        f"\n{benchmark.name}: {name} {min(reference_times):.3f} s, mibench {min(our_times):.3f} s"
+        f" (workers {info.get('workers')}), ratio {ratio:.2f}; load {load_before};"
+        f" estimates {reference_values[-1]:.12f} / {our_values[-1]:.12f};"
         f" memory mibench {info['mibench_memory']}, reference {info['reference_memory']}"
     )
     return our_values[-1], reference_values[-1]
@@ -192,14 +202,17 @@ def normal_1x1():
 
 
 @pytest.mark.benchmark(group="ksg 5+5 dims, n=20,000, k=5: vs cKDTree KSG")
+@pytest.mark.parametrize("workers", [-1, 1])
 @pytest.mark.parametrize("variant", [1, 2])
-def test_ksg_5x5_against_ckdtree(benchmark, normal_5x5, variant):
+def test_ksg_5x5_against_ckdtree(benchmark, normal_5x5, variant, workers):
     x, y = normal_5x5
-    estimator = mibench.get_estimator("ksg", k=5, variant=variant, standardize=False, noise=0.0)
+    estimator = mibench.get_estimator(
+        "ksg", k=5, variant=variant, standardize=False, noise=0.0, workers=workers
+    )
     estimator.estimate(x[:500], y[:500])  # compile (or load) the kernels outside the timing
     benchmark.extra_info.update(
-        n=x.shape[0], dims="5+5", k=5, variant=variant, workers=WORKERS,
-        algorithm=choose_algorithm(x.shape[0], 5, 5),
+        n=x.shape[0], dims="5+5", k=5, variant=variant, workers=workers,
+        reference_workers=WORKERS, algorithm=choose_algorithm(x.shape[0], 5, 5),
     )
     ours, reference = compare(
         benchmark,
@@ -212,14 +225,16 @@ def test_ksg_5x5_against_ckdtree(benchmark, normal_5x5, variant):
 
 
 @pytest.mark.benchmark(group="ksg 5+5 dims, n=5,000, k=5: vs bmi's KSG")
+@pytest.mark.parametrize("workers", [-1, 1])
 @pytest.mark.parametrize("metric", ["chebyshev", "euclidean"])
-def test_ksg_5x5_against_bmi(benchmark, normal_5x5, metric):
+def test_ksg_5x5_against_bmi(benchmark, normal_5x5, metric, workers):
     x, y = normal_5x5[0][:5_000], normal_5x5[1][:5_000]
     # bmi's settings: standardized data (its own scaler), no jitter, variant 1, the same k.
-    estimator = mibench.get_estimator("ksg", k=5, metric=metric, noise=0.0)
+    estimator = mibench.get_estimator("ksg", k=5, metric=metric, noise=0.0, workers=workers)
     estimator.estimate(x[:500], y[:500])
     benchmark.extra_info.update(
-        n=x.shape[0], dims="5+5", k=5, variant=1, metric=metric, workers="mibench -1, bmi 1",
+        n=x.shape[0], dims="5+5", k=5, variant=1, metric=metric, workers=workers,
+        reference_workers="bmi's default n_jobs=1",
         algorithm=choose_algorithm(x.shape[0], 5, 5, metric=metric),
     )
     ours, reference = compare(
@@ -241,7 +256,8 @@ def test_ksg_5x5_euclidean_against_chebyshev(benchmark, normal_5x5, variant):
     # time against the same cKDTree reference (of the max-norm estimate) shows by how much.
     x, y = normal_5x5
     estimator = mibench.get_estimator(
-        "ksg", k=5, variant=variant, metric="euclidean", standardize=False, noise=0.0
+        "ksg", k=5, variant=variant, metric="euclidean", standardize=False, noise=0.0,
+        workers=WORKERS,
     )
     estimator.estimate(x[:500], y[:500])
     benchmark.extra_info.update(n=x.shape[0], dims="5+5", k=5, variant=variant, workers=WORKERS)

@@ -302,30 +302,27 @@ def test_distances_that_overflow_to_inf_are_counted_exactly(variant):
 
 
 def test_default_workers_follow_mibench_threads(monkeypatch):
-    import concurrent.futures
-
     from mibench.estimators import _ksg_kernels
 
     started = []
-    original = concurrent.futures.ThreadPoolExecutor
+    original = _ksg_kernels._run_in_threads
 
-    class CountingPool(original):
-        def __init__(self, max_workers=None, **kwargs):
-            started.append(max_workers)
-            super().__init__(max_workers=max_workers, **kwargs)
+    def counting(task, n_rows, workers, **kwargs):
+        started.append(workers)
+        original(task, n_rows, workers, **kwargs)
 
-    monkeypatch.setattr(_ksg_kernels, "ThreadPoolExecutor", CountingPool)
+    monkeypatch.setattr(_ksg_kernels, "_run_in_threads", counting)
     monkeypatch.setattr(_ksg_kernels, "available_cores", lambda: 4)
     x, y = continuous_sample(400, 3, 3, seed=5)
     monkeypatch.setenv("MIBENCH_THREADS", "1")
     mibench.estimate(x, y, "ksg", algorithm="brute")
-    assert started == []  # one thread: no pool at all
+    assert started == [1]
     monkeypatch.delenv("MIBENCH_THREADS")
     mibench.estimate(x, y, "ksg", algorithm="brute")
-    assert started == [4]  # the cores of the process
+    assert started == [1, 4]  # the cores of the process
     monkeypatch.setenv("MIBENCH_THREADS", "3")
     mibench.estimate(x, y, "ksg", algorithm="brute")
-    assert started == [4, 3]
+    assert started == [1, 4, 3]
     monkeypatch.setenv("MIBENCH_THREADS", "many")
     with pytest.raises(ValueError, match="MIBENCH_THREADS"):
         mibench.estimate(x, y, "ksg", algorithm="brute")
