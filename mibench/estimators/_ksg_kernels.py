@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from scipy.spatial import cKDTree
 
-from mibench.core.threads import available_cores, threads_from_environment
+from mibench.core.threads import available_cores, process_threads
 
 __all__ = [
     "available_cores",
@@ -39,11 +39,6 @@ __all__ = [
 _SCREEN = 64
 
 
-
-
-def process_threads() -> int:
-    """The threads this process is given: ``$MIBENCH_THREADS`` if set, else its cores."""
-    return threads_from_environment() or available_cores()
 
 
 def resolve_workers(workers: int | None) -> int:

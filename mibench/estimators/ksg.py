@@ -310,7 +310,7 @@ def ksg_mutual_information(
 
     ``algorithm`` is "tree", "brute", "torch" or "auto" (see :func:`choose_algorithm`); all give
     the same number. ``workers`` threads (None: the threads the process is given, see
-    :func:`mibench.estimators._ksg_kernels.process_threads`; -1: every core) run the tree
+    :func:`mibench.core.threads.process_threads`; -1: every core) run the tree
     queries and the compiled kernels; the torch path uses torch's own threads on the CPU, or
     ``device``.
     """

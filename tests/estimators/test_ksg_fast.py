@@ -312,7 +312,9 @@ def test_default_workers_follow_mibench_threads(monkeypatch):
         original(task, n_rows, workers, **kwargs)
 
     monkeypatch.setattr(_ksg_kernels, "_run_in_threads", counting)
-    monkeypatch.setattr(_ksg_kernels, "available_cores", lambda: 4)
+    from mibench.core import threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
     x, y = continuous_sample(400, 3, 3, seed=5)
     monkeypatch.setenv("MIBENCH_THREADS", "1")
     mibench.estimate(x, y, "ksg", algorithm="brute")
