@@ -15,12 +15,11 @@ How: the default separable critic runs as grouped layers (:class:`_GroupedSepara
 matrices), which also lets evaluation embed each held-out part once and score all its
 evaluation batches from the embeddings; any other critic
 :func:`~mibench.estimators.neural.critics.make_critic` builds (the concatenated one) runs
-through ``vmap`` of :func:`torch.func.functional_call`. The bounds of
-:mod:`~mibench.estimators.neural.bounds` are vmapped unchanged, so there is one definition of
-each. AdamW runs fused (one kernel per stacked tensor). Measured (docs/benchmarks-neural.md,
-a loaded machine): the grouped layers, fused AdamW and the embedded evaluation make ten
-seeds 10-25 % faster than the vmap version on the default InfoNCE task; the rest is
-arithmetic that grows with the seeds.
+through ``vmap`` of :func:`torch.func.functional_call`. The bounds are the functions of
+:mod:`~mibench.estimators.neural.bounds` themselves, called on the (S, K, K) stack of score
+matrices (they reduce over the last two dimensions, matrix by matrix, and write their
+gradients in one pass), so there is one definition of each and no vmap of them. AdamW runs
+fused (one kernel per stacked tensor). Measured in docs/benchmarks-neural.md.
 
 Per-seed semantics in the batch:
 
@@ -61,12 +60,12 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 
 from mibench.core.threads import torch_threads
-from mibench.estimators.neural import bounds
 from mibench.estimators.neural.critics import SeparableCritic, make_critic
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.neural.training import (
     BOUNDS,
     DIVERGED_BELOW,
+    Objective,
     TrainingConfig,
     TrainingDivergedError,
     _batch_mean_stderr,
@@ -87,37 +86,14 @@ _FUSED_ADAMW = "fused" in torch.optim.AdamW.__init__.__code__.co_varnames
 SeedOutcome = tuple[float, dict[str, Any]] | TrainingDivergedError
 
 
-class BatchedObjective:
-    """A bound's training objective for S seeds at once, on a (S, K, K) stack of score
-    matrices: the per-seed functions of :mod:`.bounds`, vmapped.
-
-    Called on ``scores``, returns (what each seed maximises, each seed's bound), two tensors of
-    shape (S,), with the meaning of :class:`~mibench.estimators.neural.training.Objective`.
-    MINE keeps one moving average per seed; :meth:`keep` drops the averages of seeds that
-    leave the batch.
+class BatchedObjective(Objective):
+    """A bound's training objective for S seeds at once: the
+    :class:`~mibench.estimators.neural.training.Objective` itself, called on a (S, K, K)
+    stack of score matrices (the functions of :mod:`.bounds` reduce over the last two
+    dimensions, matrix by matrix), returning (what each seed maximises, each seed's bound),
+    two tensors of shape (S,). MINE keeps one moving average per seed; :meth:`keep` drops the
+    averages of seeds that leave the batch.
     """
-
-    def __init__(self, bound: str, tau: float = math.inf, ema_rate: float = 0.01):
-        if bound not in BOUNDS:
-            raise ValueError(f"unknown bound {bound!r}; known bounds: {', '.join(BOUNDS)}")
-        self.bound = bound
-        self.ema_rate = ema_rate
-        self.log_moving_average: torch.Tensor | None = None
-        self._value = vmap(lambda scores: read_out(bound, scores, tau))
-        self._js = vmap(bounds.js_bound)
-        self._log_mean_exp = vmap(bounds.log_mean_exp_marginal)
-        self._mine = vmap(bounds.mine_surrogate)
-
-    def __call__(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        value = self._value(scores)
-        if self.bound == "mine":
-            batch = self._log_mean_exp(scores).detach()
-            self.log_moving_average = bounds.update_log_moving_average(
-                self.log_moving_average, batch, self.ema_rate)
-            return self._mine(scores, self.log_moving_average), value
-        if self.bound == "smile":
-            return self._js(scores), value
-        return value, value
 
     def keep(self, rows: torch.Tensor) -> None:
         """Keep only the seeds at positions ``rows`` (a 1-d index tensor)."""
@@ -414,7 +390,6 @@ def _estimate_of(seed: _Seed) -> float:
 def _held_out_batch_bounds(batch: _Batch, part: _HeldOutStack, bound: str,
                            tau: float) -> torch.Tensor:
     """Each seed's bound on each of its evaluation batches, (S, J) float64 on the host."""
-    read = vmap(lambda scores: read_out(bound, scores, tau))
     with torch.no_grad():
         if batch.grouped is not None:
             # Embed the part once and score every evaluation batch from the embeddings: one
@@ -426,9 +401,11 @@ def _held_out_batch_bounds(batch: _Batch, part: _HeldOutStack, bound: str,
                 _gather(embedded_x, index).reshape(seeds * batches, size, -1),
                 _gather(embedded_y, index).reshape(seeds * batches, size, -1).transpose(1, 2),
             )
-            return read(scores).reshape(seeds, batches).double().cpu()
+            return read_out(bound, scores, tau).reshape(seeds, batches).double().cpu()
         values = [
-            read(batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True))
+            read_out(
+                bound, batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True), tau
+            )
             for index in part.batches.unbind(1)
         ]
         return torch.stack(values, dim=1).double().cpu()
