@@ -91,8 +91,7 @@ def test_concat_critics_train_through_vmap_and_get_what_they_would_get_alone(tin
 
 def test_grouped_layers_score_as_each_seeds_own_critic():
     # The grouped form of the separable critic (baddbmm/bmm on stacked weights) against each
-    # seed's torch module run on its own batch.
-    torch = pytest.importorskip("torch")
+    # seed's torch module run on its own batch: scores, and the gradients of the weights.
     from torch.func import stack_module_state
 
     from mibench.estimators.neural.batched import _GroupedSeparable
@@ -110,6 +109,17 @@ def test_grouped_layers_score_as_each_seeds_own_critic():
         # Control: the same comparison fails when the seeds' weights are swapped.
         swapped = {name: value[[1, 0, 2]] for name, value in weights.items()}
         assert not torch.allclose(grouped.scores(swapped, x, y)[:2], expected[:2], atol=1e-3)
+    # The written-out backward: each seed's weights get the gradient its own module gets.
+    weights = {name: value.detach().clone().requires_grad_(True) for name, value in weights.items()}
+    probe = torch.randn(3, 16, 16)  # a loss that weighs every score differently
+    (grouped.scores(weights, x, y) * probe).sum().backward()
+    for i, critic in enumerate(critics):
+        (critic(x[i], y[i]) * probe[i]).sum().backward()
+        for name, parameter in critic.named_parameters():
+            torch.testing.assert_close(weights[name].grad[i], parameter.grad, rtol=1e-4, atol=1e-5)
+    # Control: the gradient of another seed's module differs.
+    name = "encode_x.0.weight"
+    assert not torch.allclose(weights[name].grad[0], critics[1].encode_x[0].weight.grad, atol=1e-3)
     # Only the plain separable critic is grouped; others keep vmap.
     assert _GroupedSeparable.of(make_critic("concat", 3, 2, (8,), 4)) is None
 
