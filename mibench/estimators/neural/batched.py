@@ -194,7 +194,12 @@ class _HeldOutStack:
 
 def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows ``index[s]`` of ``values[s]`` for every seed s: (S, m, d), (S, B) -> (S, B, d)."""
-    return torch.gather(values, 1, index.unsqueeze(-1).expand(-1, -1, values.shape[2]))
+    seeds, rows, width = values.shape
+    # One index_select on the flattened rows (about half the time of torch.gather with an
+    # expanded index); the offsets keep each seed's rows its own.
+    offsets = torch.arange(0, seeds * rows, rows, device=index.device).unsqueeze(1)
+    flat = values.reshape(seeds * rows, width).index_select(0, (index + offsets).flatten())
+    return flat.view(seeds, index.shape[1], width)
 
 
 def _grouped_layers(mlp: torch.nn.Sequential, prefix: str) -> list[tuple[str, str, bool]] | None:
