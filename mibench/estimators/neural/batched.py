@@ -334,6 +334,12 @@ class _Batch:
             **kind,
         )
 
+    def clear_gradients(self) -> None:
+        """What ``optimizer.zero_grad(set_to_none=True)`` does, without its per-call Python
+        work (about 0.1 ms a step, 2 % of a step of ten seeds)."""
+        for weight in self.trained:
+            weight.grad = None
+
     def weights(self, averaged: bool = False) -> dict[str, torch.Tensor]:
         """The stacked trained (or averaged) weights by name."""
         return dict(zip(self.names, self.averaged if averaged else self.trained))
@@ -519,7 +525,7 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
             # These seeds would not step alone: they leave the batch after this step, and the
             # zero stands in for their objective so that it does not touch the others'.
             target = torch.where(finite, target, torch.zeros_like(target))
-        batch.optimizer.zero_grad(set_to_none=True)
+        batch.clear_gradients()
         (-target.sum()).backward()
         batch.optimizer.step()
         step += 1
