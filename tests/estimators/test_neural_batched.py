@@ -287,6 +287,20 @@ def test_each_bound_on_a_stack_is_the_bound_of_each_matrix(bound, dtype, toleran
     assert not torch.allclose(stacked_grad, other_grad, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("tau", [1.5, 40.0])
+def test_smile_sums_directly_or_by_log_softmax_to_the_same_bound(tau):
+    # Up to tau = 30 SMILE sums e^clip(f) without a shift, above it through the log-softmax:
+    # both are the clipped DV bound of every matrix, and the clipping acts (control).
+    from mibench.estimators.neural import bounds
+
+    scores = _stack(torch.float64) * 20.0
+    expected = torch.stack([
+        matrix.diagonal().mean() - _plain_log_mean_exp(matrix.clamp(-tau, tau)) for matrix in scores
+    ])  # fmt: skip
+    torch.testing.assert_close(bounds.smile_bound(scores, tau), expected, rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(bounds.dv_bound(scores), expected, atol=1e-3)
+
+
 def test_the_bounds_take_any_leading_dimensions():
     # Evaluation scores (seeds x evaluation batches) matrices at once.
     from mibench.estimators.neural.training import read_out
