@@ -443,22 +443,26 @@ def _held_out_batch_bounds(batch: _Batch, part: _HeldOutStack, bound: str,
     """Each seed's bound on each of its evaluation batches, (S, J) float64 on the host."""
     with torch.no_grad():
         if batch.grouped is not None:
-            # Embed the part once and score every evaluation batch from the embeddings: one
-            # (S * J, B, B) stack of score matrices for the J batches of all S seeds.
-            seeds, batches, size = part.batches.shape
+            # Embed the part once and score every evaluation batch from the embeddings, one
+            # (S, B, B) stack per batch: the scores of one batch of all seeds stay in the cache
+            # while the bound reads them (all J batches of all seeds in one stack, 42 MB for
+            # ten seeds, took 2.4 times as long: 50 against 21 ms an evaluation, interleaved).
             embedded_x, embedded_y = batch.grouped.embed(batch.weights(averaged=True), part.x, part.y)
-            index = part.batches.reshape(seeds, batches * size)
-            scores = torch.bmm(
-                _gather(embedded_x, index).reshape(seeds * batches, size, -1),
-                _gather(embedded_y, index).reshape(seeds * batches, size, -1).transpose(1, 2),
-            )
-            return read_out(bound, scores, tau).reshape(seeds, batches).double().cpu()
-        values = [
-            read_out(
-                bound, batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True), tau
-            )
-            for index in part.batches.unbind(1)
-        ]
+            values = [
+                read_out(
+                    bound,
+                    torch.bmm(_gather(embedded_x, index), _gather(embedded_y, index).transpose(1, 2)),
+                    tau,
+                )
+                for index in part.batches.unbind(1)
+            ]
+        else:
+            values = [
+                read_out(
+                    bound, batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True), tau
+                )
+                for index in part.batches.unbind(1)
+            ]
         return torch.stack(values, dim=1).double().cpu()
 
 
