@@ -389,6 +389,8 @@ def average_weights(pairs, decay: float, step: int) -> None:
     rule of TensorFlow's ExponentialMovingAverage).
     """
     effective = min(decay, (step - 1) / (step + 9))
+    if not pairs:
+        return
     averages, weights = zip(*pairs)
     with torch.no_grad():
         # One call for all the tensors: the same lerp, tensor by tensor, without a Python loop.
