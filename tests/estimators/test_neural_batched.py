@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
 import mibench
 from mibench.core.validation import InputError
@@ -89,8 +91,7 @@ def test_concat_critics_train_through_vmap_and_get_what_they_would_get_alone(tin
 
 def test_grouped_layers_score_as_each_seeds_own_critic():
     # The grouped form of the separable critic (baddbmm/bmm on stacked weights) against each
-    # seed's torch module run on its own batch.
-    torch = pytest.importorskip("torch")
+    # seed's torch module run on its own batch: scores, and the gradients of the weights.
     from torch.func import stack_module_state
 
     from mibench.estimators.neural.batched import _GroupedSeparable
@@ -108,6 +109,17 @@ def test_grouped_layers_score_as_each_seeds_own_critic():
         # Control: the same comparison fails when the seeds' weights are swapped.
         swapped = {name: value[[1, 0, 2]] for name, value in weights.items()}
         assert not torch.allclose(grouped.scores(swapped, x, y)[:2], expected[:2], atol=1e-3)
+    # The written-out backward: each seed's weights get the gradient its own module gets.
+    weights = {name: value.detach().clone().requires_grad_(True) for name, value in weights.items()}
+    probe = torch.randn(3, 16, 16)  # a loss that weighs every score differently
+    (grouped.scores(weights, x, y) * probe).sum().backward()
+    for i, critic in enumerate(critics):
+        (critic(x[i], y[i]) * probe[i]).sum().backward()
+        for name, parameter in critic.named_parameters():
+            torch.testing.assert_close(weights[name].grad[i], parameter.grad, rtol=1e-4, atol=1e-5)
+    # Control: the gradient of another seed's module differs.
+    name = "encode_x.0.weight"
+    assert not torch.allclose(weights[name].grad[0], critics[1].encode_x[0].weight.grad, atol=1e-3)
     # Only the plain separable critic is grouped; others keep vmap.
     assert _GroupedSeparable.of(make_critic("concat", 3, 2, (8,), 4)) is None
 
@@ -183,6 +195,146 @@ def test_estimate_seeds_matches_estimate_and_checks_its_input(tiny_sample):
         estimator.estimate_seeds([(x[:20], y[:20])], [0])
     with pytest.raises(InputError, match="pair"):
         estimator.estimate_seeds([x], [0])
+
+
+# --- the bounds on stacks of score matrices ---------------------------------------------------
+# The batched loop calls the functions of bounds.py on a (S, K, K) stack, without vmap: each
+# seed's value and gradient must be what the function gives on that seed's matrix alone, and
+# what the textbook expression, differentiated by autograd, gives.
+
+
+def _plain_log_mean_exp(scores):
+    k = scores.shape[0]
+    off = scores[~torch.eye(k, dtype=torch.bool)]
+    return torch.logsumexp(off, 0) - math.log(off.numel())
+
+
+def _plain(bound, scores, log_moving_average=None):
+    """The bounds as written in the papers, for one (K, K) matrix, in plain torch."""
+    k = scores.shape[0]
+    joint = scores.diagonal().mean()
+    off = scores[~torch.eye(k, dtype=torch.bool)]
+    if bound == "dv":
+        return joint - _plain_log_mean_exp(scores)
+    if bound == "nwj":
+        return joint - torch.exp(_plain_log_mean_exp(scores) - 1.0)
+    if bound == "infonce":
+        return (scores.diagonal() - torch.logsumexp(scores, 1)).mean() + math.log(k)
+    if bound == "js":
+        return -F.softplus(-scores.diagonal()).mean() - F.softplus(off).mean()
+    if bound == "smile":
+        return joint - _plain_log_mean_exp(scores.clamp(-1.5, 1.5))
+    if bound == "mine":
+        return joint - torch.exp(_plain_log_mean_exp(scores) - log_moving_average)
+    raise ValueError(bound)
+
+
+def _fused(bound, scores, log_moving_average=None):
+    from mibench.estimators.neural import bounds
+
+    if bound == "smile":
+        return bounds.smile_bound(scores, 1.5)
+    if bound == "mine":
+        return bounds.mine_surrogate(scores, log_moving_average)
+    return getattr(bounds, f"{bound}_bound")(scores)
+
+
+def _stack(dtype, seeds=4, k=9):
+    generator = torch.Generator().manual_seed(5)
+    scores = torch.randn(seeds, k, k, generator=generator, dtype=dtype) * 3.0
+    scores.diagonal(dim1=-2, dim2=-1).add_(torch.linspace(-2.0, 6.0, seeds, dtype=dtype)[:, None])
+    return scores
+
+
+def _values_and_gradients(function, scores, *args):
+    """Each matrix's value and the gradient of the sum of the values (so each seed's own)."""
+    scores = scores.clone().requires_grad_(True)
+    values = function(scores, *args)
+    values.sum().backward()
+    return values.detach(), scores.grad
+
+
+def _per_slice(function, bound, scores, moving):
+    pairs = [
+        _values_and_gradients(lambda s, m=m: function(bound, s, m), matrix)
+        for matrix, m in zip(scores, moving)
+    ]
+    return torch.stack([value for value, _ in pairs]), torch.stack([grad for _, grad in pairs])
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float64, 1e-12), (torch.float32, 2e-6)])
+@pytest.mark.parametrize("bound", ["dv", "nwj", "infonce", "js", "smile", "mine"])
+def test_each_bound_on_a_stack_is_the_bound_of_each_matrix(bound, dtype, tolerance):
+    scores = _stack(dtype)
+    moving = torch.linspace(-0.5, 1.0, scores.shape[0], dtype=dtype)  # MINE's log averages
+    stacked_value, stacked_grad = _values_and_gradients(
+        lambda s: _fused(bound, s, moving), scores
+    )
+    assert stacked_value.shape == (scores.shape[0],)
+    # The same function on one matrix at a time (the unbatched path's call) ...
+    alone_value, alone_grad = _per_slice(_fused, bound, scores, moving)
+    # ... and the plain expression differentiated by autograd.
+    plain_value, plain_grad = _per_slice(_plain, bound, scores, moving)
+    for value, grad in ((alone_value, alone_grad), (plain_value, plain_grad)):
+        torch.testing.assert_close(stacked_value, value, rtol=tolerance, atol=tolerance)
+        torch.testing.assert_close(stacked_grad, grad, rtol=tolerance, atol=tolerance)
+    # Negative controls: the check tells the seeds apart and the bounds apart.
+    swapped = plain_value[[1, 0, 2, 3]]
+    assert not torch.allclose(stacked_value, swapped, rtol=tolerance, atol=tolerance)
+    other = "nwj" if bound == "dv" else "dv"
+    other_value, other_grad = _per_slice(_plain, other, scores, moving)
+    assert not torch.allclose(stacked_value, other_value, rtol=1e-3, atol=1e-3)
+    assert not torch.allclose(stacked_grad, other_grad, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("tau", [1.5, 40.0])
+def test_smile_sums_directly_or_by_log_softmax_to_the_same_bound(tau):
+    # Up to tau = 30 SMILE sums e^clip(f) without a shift, above it through the log-softmax:
+    # both are the clipped DV bound of every matrix, and the clipping acts (control).
+    from mibench.estimators.neural import bounds
+
+    scores = _stack(torch.float64) * 20.0
+    expected = torch.stack([
+        matrix.diagonal().mean() - _plain_log_mean_exp(matrix.clamp(-tau, tau)) for matrix in scores
+    ])  # fmt: skip
+    torch.testing.assert_close(bounds.smile_bound(scores, tau), expected, rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(bounds.dv_bound(scores), expected, atol=1e-3)
+
+
+def test_the_bounds_take_any_leading_dimensions():
+    # Evaluation scores (seeds x evaluation batches) matrices at once.
+    from mibench.estimators.neural.training import read_out
+
+    scores = _stack(torch.float64, seeds=6).reshape(2, 3, 9, 9)
+    for bound in ("dv", "nwj", "infonce", "smile", "mine"):
+        values = read_out(bound, scores, 1.5)
+        assert values.shape == (2, 3)
+        expected = torch.stack([read_out(bound, matrix, 1.5) for matrix in scores.reshape(6, 9, 9)])
+        torch.testing.assert_close(values.reshape(6), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bound", ["mine", "smile", "infonce"])
+def test_the_batched_objective_is_each_seeds_objective(bound):
+    # Three steps, so that MINE's per-seed moving averages carry over between calls.
+    from mibench.estimators.neural.batched import BatchedObjective
+    from mibench.estimators.neural.training import Objective
+
+    batched = BatchedObjective(bound, tau=1.5, ema_rate=0.3)
+    alone = [Objective(bound, tau=1.5, ema_rate=0.3) for _ in range(4)]
+    for step in range(3):
+        scores = _stack(torch.float64) * (1.0 + step)
+        target, value = batched(scores)
+        for seed, objective in enumerate(alone):
+            seed_target, seed_value = objective(scores[seed])
+            assert float(target[seed]) == pytest.approx(float(seed_target), rel=1e-12, abs=1e-12)
+            assert float(value[seed]) == pytest.approx(float(seed_value), rel=1e-12, abs=1e-12)
+    if bound == "mine":
+        averages = torch.stack([objective.log_moving_average for objective in alone])
+        torch.testing.assert_close(batched.log_moving_average, averages, rtol=1e-12, atol=1e-12)
+        # Control: the seeds' averages differ, so a shared average would have been caught.
+        assert len(set(averages.tolist())) == 4
+        batched.keep(torch.tensor([2, 0]))
+        torch.testing.assert_close(batched.log_moving_average, averages[[2, 0]])
 
 
 # --- batched against unbatched over 10 seeds, full runs, known MI ---------------------------

@@ -15,12 +15,11 @@ How: the default separable critic runs as grouped layers (:class:`_GroupedSepara
 matrices), which also lets evaluation embed each held-out part once and score all its
 evaluation batches from the embeddings; any other critic
 :func:`~mibench.estimators.neural.critics.make_critic` builds (the concatenated one) runs
-through ``vmap`` of :func:`torch.func.functional_call`. The bounds of
-:mod:`~mibench.estimators.neural.bounds` are vmapped unchanged, so there is one definition of
-each. AdamW runs fused (one kernel per stacked tensor). Measured (docs/benchmarks-neural.md,
-a loaded machine): the grouped layers, fused AdamW and the embedded evaluation make ten
-seeds 10-25 % faster than the vmap version on the default InfoNCE task; the rest is
-arithmetic that grows with the seeds.
+through ``vmap`` of :func:`torch.func.functional_call`. The bounds are the functions of
+:mod:`~mibench.estimators.neural.bounds` themselves, called on the (S, K, K) stack of score
+matrices (they reduce over the last two dimensions, matrix by matrix, and write their
+gradients in one pass), so there is one definition of each and no vmap of them. AdamW runs
+fused (one kernel per stacked tensor). Measured in docs/benchmarks-neural.md.
 
 Per-seed semantics in the batch:
 
@@ -58,15 +57,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 from torch.func import functional_call, stack_module_state, vmap
 
 from mibench.core.threads import torch_threads
-from mibench.estimators.neural import bounds
 from mibench.estimators.neural.critics import SeparableCritic, make_critic
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.neural.training import (
     BOUNDS,
     DIVERGED_BELOW,
+    Objective,
     TrainingConfig,
     TrainingDivergedError,
     _batch_mean_stderr,
@@ -87,37 +87,14 @@ _FUSED_ADAMW = "fused" in torch.optim.AdamW.__init__.__code__.co_varnames
 SeedOutcome = tuple[float, dict[str, Any]] | TrainingDivergedError
 
 
-class BatchedObjective:
-    """A bound's training objective for S seeds at once, on a (S, K, K) stack of score
-    matrices: the per-seed functions of :mod:`.bounds`, vmapped.
-
-    Called on ``scores``, returns (what each seed maximises, each seed's bound), two tensors of
-    shape (S,), with the meaning of :class:`~mibench.estimators.neural.training.Objective`.
-    MINE keeps one moving average per seed; :meth:`keep` drops the averages of seeds that
-    leave the batch.
+class BatchedObjective(Objective):
+    """A bound's training objective for S seeds at once: the
+    :class:`~mibench.estimators.neural.training.Objective` itself, called on a (S, K, K)
+    stack of score matrices (the functions of :mod:`.bounds` reduce over the last two
+    dimensions, matrix by matrix), returning (what each seed maximises, each seed's bound),
+    two tensors of shape (S,). MINE keeps one moving average per seed; :meth:`keep` drops the
+    averages of seeds that leave the batch.
     """
-
-    def __init__(self, bound: str, tau: float = math.inf, ema_rate: float = 0.01):
-        if bound not in BOUNDS:
-            raise ValueError(f"unknown bound {bound!r}; known bounds: {', '.join(BOUNDS)}")
-        self.bound = bound
-        self.ema_rate = ema_rate
-        self.log_moving_average: torch.Tensor | None = None
-        self._value = vmap(lambda scores: read_out(bound, scores, tau))
-        self._js = vmap(bounds.js_bound)
-        self._log_mean_exp = vmap(bounds.log_mean_exp_marginal)
-        self._mine = vmap(bounds.mine_surrogate)
-
-    def __call__(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        value = self._value(scores)
-        if self.bound == "mine":
-            batch = self._log_mean_exp(scores).detach()
-            self.log_moving_average = bounds.update_log_moving_average(
-                self.log_moving_average, batch, self.ema_rate)
-            return self._mine(scores, self.log_moving_average), value
-        if self.bound == "smile":
-            return self._js(scores), value
-        return value, value
 
     def keep(self, rows: torch.Tensor) -> None:
         """Keep only the seeds at positions ``rows`` (a 1-d index tensor)."""
@@ -217,28 +194,77 @@ class _HeldOutStack:
 
 def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows ``index[s]`` of ``values[s]`` for every seed s: (S, m, d), (S, B) -> (S, B, d)."""
-    return torch.gather(values, 1, index.unsqueeze(-1).expand(-1, -1, values.shape[2]))
+    seeds, rows, width = values.shape
+    # One index_select on the flattened rows (about half the time of torch.gather with an
+    # expanded index); the offsets keep each seed's rows its own.
+    offsets = torch.arange(0, seeds * rows, rows, device=index.device).unsqueeze(1)
+    flat = values.reshape(seeds * rows, width).index_select(0, (index + offsets).flatten())
+    return flat.view(seeds, index.shape[1], width)
 
 
-def _grouped_layers(mlp: torch.nn.Sequential, prefix: str) -> list[tuple[str, str] | None] | None:
-    """The layers of an MLP of :func:`~mibench.estimators.neural.critics.mlp` as the names of
-    each linear layer's (weight, bias) in the stacked state, None for a ReLU; None when the
-    MLP holds anything else (then the batch falls back to ``vmap``)."""
-    layers: list[tuple[str, str] | None] = []
+def _grouped_layers(mlp: torch.nn.Sequential, prefix: str) -> list[tuple[str, str, bool]] | None:
+    """The linear layers of an MLP of :func:`~mibench.estimators.neural.critics.mlp` as the
+    names of their (weight, bias) in the stacked state and whether a ReLU follows; None when
+    the MLP holds anything else (then the batch falls back to ``vmap``)."""
+    layers: list[tuple[str, str, bool]] = []
     for index, module in enumerate(mlp):
         if type(module) is torch.nn.Linear and module.bias is not None:
-            layers.append((f"{prefix}.{index}.weight", f"{prefix}.{index}.bias"))
-        elif type(module) is torch.nn.ReLU:
-            layers.append(None)
+            layers.append((f"{prefix}.{index}.weight", f"{prefix}.{index}.bias", False))
+        elif type(module) is torch.nn.ReLU and layers and not layers[-1][2]:
+            layers[-1] = (*layers[-1][:2], True)
         else:
             return None
     return layers
 
 
+class _GroupedMLP(torch.autograd.Function):
+    """S seeds' MLPs at once: each linear layer one ``torch.baddbmm`` of the (S, K, d_in)
+    activations with the (S, d_out, d_in) stacked weights, ReLU in place where the MLP has
+    one; called as ``apply(values, relu_after, w_1, b_1, w_2, b_2, ...)``.
+
+    The backward is written out (per layer: the weight's gradient one ``bmm``, the bias's a sum
+    over the batch, the input's one ``bmm`` and the ReLU's mask) because autograd's nodes for
+    the same arithmetic (the expanded bias, the transposed weight, the ReLU) cost about a
+    fifth more time per step on ten seeds; the tests compare the gradients with each seed's
+    own module's.
+    """
+
+    @staticmethod
+    def forward(ctx, values, relu_after, *weights):
+        inputs = []
+        for (weight, bias), relu in zip(zip(weights[::2], weights[1::2]), relu_after):
+            inputs.append(values)
+            values = torch.baddbmm(bias.unsqueeze(1), values, weight.transpose(1, 2))
+            if relu:
+                values.relu_()
+        ctx.relu_after = relu_after
+        ctx.save_for_backward(*inputs, *weights)
+        return values
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        layers = len(ctx.relu_after)
+        saved = ctx.saved_tensors
+        inputs, weights = saved[:layers], saved[layers::2]
+        gradients: list[torch.Tensor | None] = [None] * (2 * layers)
+        for index in reversed(range(layers)):
+            gradients[2 * index] = torch.bmm(grad.transpose(1, 2), inputs[index])
+            gradients[2 * index + 1] = grad.sum(1)
+            if index == 0:
+                break
+            grad = torch.bmm(grad, weights[index])
+            if ctx.relu_after[index - 1]:
+                # This layer's input is the ReLU's output: the gradient passes where it is > 0.
+                grad = torch.ops.aten.threshold_backward(grad, inputs[index], 0)
+        grad_values = torch.bmm(grad, weights[0]) if ctx.needs_input_grad[0] else None
+        return grad_values, None, *gradients
+
+
 class _GroupedSeparable:
-    """The separable critic f(x, y) = g(x) . h(y) of S seeds as grouped layers: each linear
-    layer is one ``torch.baddbmm`` of the (S, K, d) activations with the (S, d_out, d_in)
-    stacked weights, the score matrices one ``torch.bmm`` of the embeddings.
+    """The separable critic f(x, y) = g(x) . h(y) of S seeds as grouped layers: each encoder
+    one :class:`_GroupedMLP` on the stacked weights, the score matrices one ``torch.bmm`` of
+    the embeddings.
 
     The same arithmetic as ``vmap`` of the critic, without vmap's per-call dispatch and
     pytree work; and it can embed a whole held-out part once, so that evaluation scores its
@@ -262,13 +288,8 @@ class _GroupedSeparable:
 
     @staticmethod
     def _encode(layers, weights: dict[str, torch.Tensor], values: torch.Tensor) -> torch.Tensor:
-        for layer in layers:
-            if layer is None:
-                values = torch.relu(values)
-            else:
-                weight, bias = weights[layer[0]], weights[layer[1]]
-                values = torch.baddbmm(bias.unsqueeze(1), values, weight.transpose(1, 2))
-        return values
+        stacked = [weights[name] for weight, bias, _ in layers for name in (weight, bias)]
+        return _GroupedMLP.apply(values, tuple(relu for *_, relu in layers), *stacked)
 
     def embed(self, weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor):
         """Embeddings g(x) and h(y), (S, m, embedding_dim) each, of x (S, m, d_x), y (S, m, d_y)."""
@@ -312,6 +333,12 @@ class _Batch:
             weight_decay=self.config.weight_decay,
             **kind,
         )
+
+    def clear_gradients(self) -> None:
+        """What ``optimizer.zero_grad(set_to_none=True)`` does, without its per-call Python
+        work (about 0.1 ms a step, 2 % of a step of ten seeds)."""
+        for weight in self.trained:
+            weight.grad = None
 
     def weights(self, averaged: bool = False) -> dict[str, torch.Tensor]:
         """The stacked trained (or averaged) weights by name."""
@@ -414,23 +441,28 @@ def _estimate_of(seed: _Seed) -> float:
 def _held_out_batch_bounds(batch: _Batch, part: _HeldOutStack, bound: str,
                            tau: float) -> torch.Tensor:
     """Each seed's bound on each of its evaluation batches, (S, J) float64 on the host."""
-    read = vmap(lambda scores: read_out(bound, scores, tau))
     with torch.no_grad():
         if batch.grouped is not None:
-            # Embed the part once and score every evaluation batch from the embeddings: one
-            # (S * J, B, B) stack of score matrices for the J batches of all S seeds.
-            seeds, batches, size = part.batches.shape
+            # Embed the part once and score every evaluation batch from the embeddings, one
+            # (S, B, B) stack per batch: the scores of one batch of all seeds stay in the cache
+            # while the bound reads them (all J batches of all seeds in one stack, 42 MB for
+            # ten seeds, took 2.4 times as long: 50 against 21 ms an evaluation, interleaved).
             embedded_x, embedded_y = batch.grouped.embed(batch.weights(averaged=True), part.x, part.y)
-            index = part.batches.reshape(seeds, batches * size)
-            scores = torch.bmm(
-                _gather(embedded_x, index).reshape(seeds * batches, size, -1),
-                _gather(embedded_y, index).reshape(seeds * batches, size, -1).transpose(1, 2),
-            )
-            return read(scores).reshape(seeds, batches).double().cpu()
-        values = [
-            read(batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True))
-            for index in part.batches.unbind(1)
-        ]
+            values = [
+                read_out(
+                    bound,
+                    torch.bmm(_gather(embedded_x, index), _gather(embedded_y, index).transpose(1, 2)),
+                    tau,
+                )
+                for index in part.batches.unbind(1)
+            ]
+        else:
+            values = [
+                read_out(
+                    bound, batch.scores(_gather(part.x, index), _gather(part.y, index), averaged=True), tau
+                )
+                for index in part.batches.unbind(1)
+            ]
         return torch.stack(values, dim=1).double().cpu()
 
 
@@ -497,7 +529,7 @@ def _train_batch(seeds: list[_Seed], config: TrainingConfig):
             # These seeds would not step alone: they leave the batch after this step, and the
             # zero stands in for their objective so that it does not touch the others'.
             target = torch.where(finite, target, torch.zeros_like(target))
-        batch.optimizer.zero_grad(set_to_none=True)
+        batch.clear_gradients()
         (-target.sum()).backward()
         batch.optimizer.step()
         step += 1

@@ -6,6 +6,17 @@ joint p(x, y); the K (K - 1) off-diagonal entries are samples under the product 
 p(x) p(y). All values are in nats. Notation follows Poole, Ozair, van den Oord, Alemi & Tucker,
 "On Variational Bounds of Mutual Information", ICML 2019 (P), and Song & Ermon, "Understanding
 the Limitations of Variational Mutual Information Estimators", ICLR 2020 (S).
+
+The bounds that train critics (DV, MINE, NWJ, InfoNCE, SMILE's JS and clipped DV) also take a
+stack of score matrices, shape (..., K, K), and return one value per matrix, shape (...): the
+reductions run over the last two dimensions only, so the same function serves one critic and
+the seeds trained together in :mod:`.batched`, matrix by matrix. Their terms over the whole
+matrix are computed by three small autograd functions (:class:`_InfoNCE`,
+:class:`_JointAndLogMeanExp`, :class:`_JensenShannon`) that write each gradient in one pass:
+autograd of the plain expressions scatters the diagonal's gradient into a zeroed matrix,
+copies the off-diagonal out and back and redoes the exponentials, and on a stack of ten
+256 x 256 matrices (2.6 MB, more than a core's L2 cache) every extra pass over it is about as
+costly as the critic's arithmetic (docs/benchmarks-neural.md).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 __all__ = [
     "club_bound",
@@ -21,11 +33,13 @@ __all__ = [
     "dv_bound",
     "flo_bound",
     "infonce_bound",
+    "joint_and_log_mean_exp",
     "joint_mean",
     "js_bound",
     "js_nwj_bound",
     "l1out_bound",
     "log_mean_exp_marginal",
+    "mine_objective",
     "mine_surrogate",
     "nwj_bound",
     "smile_bound",
@@ -34,31 +48,105 @@ __all__ = [
 ]
 
 
+def _diagonal(scores: torch.Tensor) -> torch.Tensor:
+    """The K joint scores f(x_i, y_i) of each matrix: a (..., K) view."""
+    return scores.diagonal(dim1=-2, dim2=-1)
+
+
 def _off_diagonal(scores: torch.Tensor) -> torch.Tensor:
-    """The K (K - 1) off-diagonal scores as a flat tensor: samples under p(x) p(y)."""
-    k = scores.shape[0]
-    return scores.flatten()[1:].reshape(k - 1, k + 1)[:, :-1].flatten()
+    """The K (K - 1) off-diagonal scores of each matrix, (..., K (K - 1)): samples under
+    p(x) p(y)."""
+    k = scores.shape[-1]
+    flat = scores.flatten(-2)[..., 1:]
+    return flat.unflatten(-1, (k - 1, k + 1))[..., :-1].flatten(-2)
 
 
 def joint_mean(scores: torch.Tensor) -> torch.Tensor:
     """E_p(x,y)[f], the mean of the diagonal."""
-    return scores.diagonal().mean()
+    return _diagonal(scores).mean(-1)
+
+
+class _JointAndLogMeanExp(torch.autograd.Function):
+    """(E_p[f], log E_q[e^f]) of each score matrix, q over the off-diagonal; see
+    :func:`joint_and_log_mean_exp`.
+
+    The forward keeps the log-softmax over each matrix's off-diagonal entries (-inf on the
+    diagonal), whose exponential is the gradient of log E_q[e^f]; the backward writes the
+    whole gradient, off-diagonal weights and the diagonal's 1/K, in one pass over it.
+    """
+
+    @staticmethod
+    def forward(ctx, scores):
+        k = scores.shape[-1]
+        off = scores.clone(memory_format=torch.contiguous_format)
+        _diagonal(off).fill_(-math.inf)  # e^f = 0 there: the sums run over the off-diagonal
+        flat = off.flatten(-2)
+        log_weights = torch.log_softmax(flat, dim=-1)
+        # log sum e^f, read where the weight is largest: at the maximum f_m the log-softmax is
+        # -log sum e^(f - f_m) without any cancellation, so this is logsumexp to rounding.
+        log_sum_exp = flat.amax(-1) - log_weights.amax(-1)
+        ctx.save_for_backward(log_weights)
+        return joint_mean(scores), log_sum_exp - math.log(k * (k - 1))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_joint, grad_log_mean_exp):
+        (log_weights,) = ctx.saved_tensors
+        k = math.isqrt(log_weights.shape[-1])
+        gradient = torch.exp(log_weights).mul_(grad_log_mean_exp.unsqueeze(-1)).unflatten(-1, (k, k))
+        _diagonal(gradient).add_(grad_joint.unsqueeze(-1) / k)
+        return gradient
+
+
+def joint_and_log_mean_exp(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """E_p(x,y)[f] and log E_p(x)p(y)[e^f] (over the off-diagonal scores, without overflow),
+    the two terms of DV, NWJ and MINE, from one pass over each matrix."""
+    return _JointAndLogMeanExp.apply(scores)
 
 
 def log_mean_exp_marginal(scores: torch.Tensor) -> torch.Tensor:
     """log E_p(x)p(y)[e^f], over the off-diagonal scores, computed without overflow."""
-    off = _off_diagonal(scores)
-    return torch.logsumexp(off, dim=0) - math.log(off.numel())
+    return joint_and_log_mean_exp(scores)[1]
+
+
+def _dv(joint: torch.Tensor, log_mean_exp: torch.Tensor) -> torch.Tensor:
+    return joint - log_mean_exp
+
+
+def _mine_surrogate(joint: torch.Tensor, log_mean_exp: torch.Tensor,
+                    log_moving_average: torch.Tensor) -> torch.Tensor:
+    return joint - torch.exp(log_mean_exp - log_moving_average.detach())
 
 
 def dv_bound(scores: torch.Tensor) -> torch.Tensor:
     """Donsker-Varadhan: I >= E_p[f] - log E_q[e^f] (P, eq. 7; q = p(x) p(y))."""
-    return joint_mean(scores) - log_mean_exp_marginal(scores)
+    return _dv(*joint_and_log_mean_exp(scores))
 
 
 def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
     """Nguyen-Wainwright-Jordan, f-GAN KL: I >= E_p[f] - e^-1 E_q[e^f] (P, eq. 9)."""
-    return joint_mean(scores) - torch.exp(log_mean_exp_marginal(scores) - 1.0)
+    joint, log_mean_exp = joint_and_log_mean_exp(scores)
+    return joint - torch.exp(log_mean_exp - 1.0)
+
+
+class _InfoNCE(torch.autograd.Function):
+    """The InfoNCE bound of each score matrix; see :func:`infonce_bound`. The forward keeps the
+    row-wise log-softmax; the gradient, (1[i = j] - softmax_ij) / K, is one pass over it."""
+
+    @staticmethod
+    def forward(ctx, scores):
+        log_softmax = torch.log_softmax(scores, dim=-1)
+        ctx.save_for_backward(log_softmax)
+        return _diagonal(log_softmax).mean(-1) + math.log(scores.shape[-1])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (log_softmax,) = ctx.saved_tensors
+        per_row = (grad / log_softmax.shape[-1]).unsqueeze(-1)
+        gradient = torch.exp(log_softmax).mul_(-per_row.unsqueeze(-1))
+        _diagonal(gradient).add_(per_row)
+        return gradient
 
 
 def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -67,8 +155,34 @@ def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
     The positive pair is one of the K terms of its own denominator, so the bound never exceeds
     log K, whatever the critic: it saturates at log(batch size) when I(X; Y) is larger.
     """
-    k = scores.shape[0]
-    return (scores.diagonal() - torch.logsumexp(scores, dim=1)).mean() + math.log(k)
+    return _InfoNCE.apply(scores)
+
+
+class _JensenShannon(torch.autograd.Function):
+    """The JS objective of each score matrix; see :func:`js_bound`. One softplus pass forward,
+    one sigmoid pass backward: d/df_ij is sigmoid(-f_ii) / K on the diagonal and
+    -sigmoid(f_ij) / (K (K - 1)) off it."""
+
+    @staticmethod
+    def forward(ctx, scores):
+        k = scores.shape[-1]
+        diagonal = _diagonal(scores)
+        softplus = F.softplus(scores)
+        # Every entry is >= 0, so the off-diagonal sum as the whole sum less the diagonal loses
+        # nothing to cancellation that matters: its error is a rounding of the whole sum.
+        off_sum = softplus.sum((-2, -1)) - _diagonal(softplus).sum(-1)
+        ctx.save_for_backward(scores)
+        return -F.softplus(-diagonal).mean(-1) - off_sum / (k * (k - 1))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (scores,) = ctx.saved_tensors
+        k = scores.shape[-1]
+        grad = grad.unsqueeze(-1)
+        gradient = torch.sigmoid(scores).mul_(grad.unsqueeze(-1) / -(k * (k - 1)))
+        _diagonal(gradient).copy_(torch.sigmoid(-_diagonal(scores)) * grad / k)
+        return gradient
 
 
 def js_bound(scores: torch.Tensor) -> torch.Tensor:
@@ -77,7 +191,13 @@ def js_bound(scores: torch.Tensor) -> torch.Tensor:
     Not a bound on I(X; Y) itself; its maximiser is the log density ratio
     f* = log p(x, y) / (p(x) p(y)), which is what SMILE trains its critic with.
     """
-    return -F.softplus(-scores.diagonal()).mean() - F.softplus(_off_diagonal(scores)).mean()
+    return _JensenShannon.apply(scores)
+
+
+#: Up to this clipping threshold SMILE sums e^clip(f) directly: e^30 = 1.1e13 times the
+#: K (K - 1) terms of any batch that fits in memory stays far below float32's largest number
+#: (3.4e38), and e^-30 far above its smallest normal one (no slow denormal arithmetic).
+_DIRECT_SUM_TAU = 30.0
 
 
 def smile_bound(scores: torch.Tensor, tau: float) -> torch.Tensor:
@@ -87,7 +207,14 @@ def smile_bound(scores: torch.Tensor, tau: float) -> torch.Tensor:
     e^I(X;Y); tau = inf gives back Donsker-Varadhan.
     """
     clipped = scores.clamp(-tau, tau)
-    return joint_mean(scores) - log_mean_exp_marginal(clipped)
+    if tau > _DIRECT_SUM_TAU:
+        return joint_mean(scores) - log_mean_exp_marginal(clipped)
+    # Every e^clip(f) lies in [e^-tau, e^tau], so the sum needs no shift by its maximum: two
+    # passes (exp, sum) instead of the log-softmax's, on a stack as on one matrix.
+    k = scores.shape[-1]
+    _diagonal(clipped).fill_(-math.inf)  # e^-inf = 0: the sum runs over the off-diagonal
+    log_mean_exp = torch.log(torch.exp(clipped).sum((-2, -1))) - math.log(k * (k - 1))
+    return joint_mean(scores) - log_mean_exp
 
 
 def update_log_moving_average(log_moving_average: torch.Tensor | None, batch: torch.Tensor,
@@ -109,9 +236,17 @@ def mine_surrogate(scores: torch.Tensor, log_moving_average: torch.Tensor) -> to
     This surrogate, E_p[f] - E_q[e^f] / moving_average with the average held constant, has that
     gradient. Its value is not the bound; read the bound off :func:`dv_bound`.
     """
-    return joint_mean(scores) - torch.exp(
-        log_mean_exp_marginal(scores) - log_moving_average.detach()
-    )
+    return _mine_surrogate(*joint_and_log_mean_exp(scores), log_moving_average)
+
+
+def mine_objective(scores: torch.Tensor, log_moving_average: torch.Tensor | None,
+                   rate: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One training step's worth of MINE from one pass over the scores: the moving average
+    updated with this batch's log E_q[e^f] (:func:`update_log_moving_average`), then
+    (:func:`mine_surrogate` with that average, :func:`dv_bound`, the updated average)."""
+    joint, log_mean_exp = joint_and_log_mean_exp(scores)
+    average = update_log_moving_average(log_moving_average, log_mean_exp.detach(), rate)
+    return _mine_surrogate(joint, log_mean_exp, average), _dv(joint, log_mean_exp), average
 
 
 # --- The rest of the zoo: JS, TUBA, FLO (lower bounds), CLUB and L1Out (upper bounds), DoE. ---

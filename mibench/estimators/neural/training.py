@@ -141,7 +141,8 @@ class _Curve:
 
 
 def read_out(bound: str, scores: torch.Tensor, tau: float = math.inf) -> torch.Tensor:
-    """The value of ``bound`` on a (K, K) score matrix, in nats (MINE reads off DV)."""
+    """The value of ``bound`` on a (K, K) score matrix, in nats (MINE reads off DV); for the
+    bounds of the training loop also on a stack (..., K, K), one value per matrix."""
     if bound in ("dv", "mine"):
         return bounds.dv_bound(scores)
     if bound == "nwj":
@@ -206,7 +207,9 @@ def build_model(config: TrainingConfig, dim_x: int, dim_y: int) -> torch.nn.Modu
 
 class Objective:
     """A bound's training objective: called on a score matrix, returns (what to maximise,
-    the bound's value). MINE's moving average makes it stateful."""
+    the bound's value). MINE's moving average makes it stateful. For the bounds of
+    :data:`BOUNDS` before the zoo's it also takes a stack of S seeds' matrices (S, K, K) and
+    returns two (S,) tensors, with one moving average per seed (:mod:`.batched`)."""
 
     def __init__(self, bound: str, tau: float = math.inf, ema_rate: float = 0.01):
         if bound not in BOUNDS:
@@ -217,12 +220,11 @@ class Objective:
         self.log_moving_average: torch.Tensor | None = None
 
     def __call__(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        value = read_out(self.bound, scores, self.tau)
         if self.bound == "mine":
-            batch = bounds.log_mean_exp_marginal(scores).detach()
-            self.log_moving_average = bounds.update_log_moving_average(
-                self.log_moving_average, batch, self.ema_rate)
-            return bounds.mine_surrogate(scores, self.log_moving_average), value
+            target, value, self.log_moving_average = bounds.mine_objective(
+                scores, self.log_moving_average, self.ema_rate)
+            return target, value
+        value = read_out(self.bound, scores, self.tau)
         if self.bound == "smile":
             # SMILE trains the critic on the Jensen-Shannon objective (Song & Ermon, sec. 4)
             # and only reads the clipped DV bound off it.
@@ -387,9 +389,12 @@ def average_weights(pairs, decay: float, step: int) -> None:
     rule of TensorFlow's ExponentialMovingAverage).
     """
     effective = min(decay, (step - 1) / (step + 9))
+    if not pairs:
+        return
+    averages, weights = zip(*pairs)
     with torch.no_grad():
-        for average, weight in pairs:
-            average.lerp_(weight, 1.0 - effective)
+        # One call for all the tensors: the same lerp, tensor by tensor, without a Python loop.
+        torch._foreach_lerp_(list(averages), list(weights), 1.0 - effective)
 
 
 def squash_tails(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
