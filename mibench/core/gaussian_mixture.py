@@ -23,7 +23,7 @@ cancel; see :func:`noisy_channel_mutual_information`.
 
 These are the sample-propagation quantities of Goldfeld et al., "Estimating Information Flow in
 Deep Neural Networks", ICML 2019. The kernels run in torch (imported on first use), in
-float64, on one thread.
+float64, on the process's threads (:func:`mibench.core.threads.process_threads`).
 """
 
 from __future__ import annotations
