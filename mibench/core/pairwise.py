@@ -1,9 +1,10 @@
 """Blocked pairwise computations: the one place that decides how many rows a block holds.
 
-The kernel estimators (``kde``, ``kde-pairwise``) and the Gaussian-mixture densities of
-``noisy-sp`` all reduce an (m, n) matrix of pairwise terms row by row. They never hold the
-matrix: they take a block of rows at a time, whose size :func:`row_blocks` sets from one rule,
-so memory is O(block * n) however large n is, and :func:`logsumexp_rows_inplace` reduces it.
+``kde`` and the Gaussian-mixture densities (:mod:`mibench.core.gaussian_mixture`, which
+``noisy-sp`` and ``kde-pairwise`` use) all reduce an (m, n) matrix of pairwise terms row by
+row. They never hold the matrix: they take a block of rows at a time, whose size
+:func:`row_blocks` sets from one rule, so memory is O(block * n) however large n is;
+:func:`logsumexp_rows_inplace` reduces ``kde``'s blocks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ __all__ = ["BLOCK_BYTES", "logsumexp_rows_inplace", "row_blocks"]
 #: Bytes of the float64 block matrices alive at once. Small enough that the blocks stay in
 #: cache over the several passes made on them (distance, maximum, exp, sum). Measured at
 #: n = 5,000 on one core: kde 0.53 s with the former 3 x 16 MiB, 0.24 s at 2 MiB; kde-pairwise
-#: 0.53 s (2 x 16 MiB) against 0.29 s; noisy-sp's mixture densities as fast as with their
+#: (then in numpy) 0.53 s (2 x 16 MiB) against 0.29 s; noisy-sp's mixture densities as fast as with their
 #: former 1 MiB (a 32 MiB block was 2.5 times slower). Every value is unchanged.
 BLOCK_BYTES = 2 * 2**20
 
