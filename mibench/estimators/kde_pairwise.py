@@ -70,17 +70,17 @@ def pairwise_mixture_entropy_bounds(
     weights = _check_weights(weights, n)
     present = weights > 0  # zero weights are components that are not there
     centres, weights = centres[present], weights[present]
-    # log sum_j w_j exp(-|c_i - c_j|^2 / (2 s^2)) (minus the KL divergence) is the log density
-    # at c_i of the mixture of N(c_j, s^2 I), less its normaliser; with -|c_i - c_j|^2 / (8 s^2)
-    # (minus the Bhattacharyya distance) it is that of N(c_j, (2 s)^2 I). The mixture density
-    # runs blocked, on the process's threads (core.gaussian_mixture).
+    # Minus the KL divergence, -|c_i - c_j|^2 / (2 s^2), and minus the Bhattacharyya distance,
+    # -|c_i - c_j|^2 / (8 s^2) = -|c_i - c_j|^2 / (2 (2 s)^2): log sum_j w_j exp(each) is the log
+    # density at c_i of the mixture of N(c_j, r^2 I) (r = s, then 2 s) without its normaliser,
+    # computed blocked on the process's threads by core.gaussian_mixture.
+    def log_kernel_sums(scale: float) -> np.ndarray:
+        density = gaussian_mixture_log_density(centres, centres, scale, weights)
+        return density + 0.5 * dim * math.log(2 * math.pi * scale**2)
+
     scale = math.sqrt(variance)
-    upper_terms = gaussian_mixture_log_density(centres, centres, scale, weights) + 0.5 * dim * math.log(
-        2 * math.pi * variance
-    )
-    lower_terms = gaussian_mixture_log_density(centres, centres, 2 * scale, weights) + 0.5 * dim * math.log(
-        2 * math.pi * 4 * variance
-    )
+    upper_terms = log_kernel_sums(scale)
+    lower_terms = log_kernel_sums(2 * scale)
     component_entropy = isotropic_gaussian_entropy(dim, variance)
     return (
         component_entropy - float(np.dot(weights, lower_terms)),
