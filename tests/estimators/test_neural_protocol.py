@@ -141,6 +141,27 @@ def test_concat_scores_equal_the_network_on_concatenated_pairs():
     assert not torch.allclose(scores.T, reference, atol=1e-3)
 
 
+@pytest.mark.parametrize("block_rows", [1, 2, 3, 7])
+def test_concat_scores_in_row_blocks_equal_the_whole_matrix(monkeypatch, block_rows):
+    # Blocks of 1, 2 or 3 rows of the 7 x 7 matrix (the last block short) and one block of all 7:
+    # the same scores and the same gradients as the network on the concatenated pairs.
+    torch.manual_seed(0)
+    network = critics.mlp(5, (16, 8), 1).double()
+    x = torch.randn(7, 2, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(7, 3, dtype=torch.float64)
+    pairs = torch.cat([x[:, None, :].expand(7, 7, 2), y[None, :, :].expand(7, 7, 3)], dim=2)
+    weights = torch.randn(7, 7, dtype=torch.float64)
+    reference = network(pairs).squeeze(-1)
+    reference_grads = torch.autograd.grad((weights * reference).sum(), [x, *network.parameters()])
+    monkeypatch.setattr(critics, "_PAIR_BLOCK_VALUES", block_rows * 7 * 16)
+    scores = critics.pairwise_concat_scores(network, x, y)
+    grads = torch.autograd.grad((weights * scores).sum(), [x, *network.parameters()])
+    assert torch.allclose(scores, reference, atol=1e-12)
+    assert all(torch.allclose(g, r, atol=1e-12) for g, r in zip(grads, reference_grads))
+    # Control: the blocks put together in the wrong order would not be the matrix.
+    assert not torch.allclose(scores.flip(0), reference, atol=1e-3)
+
+
 @pytest.mark.parametrize("bad", ["best", "", None])
 def test_bad_selection_is_named(bad):
     with pytest.raises(ValueError, match="selection must be one of 'validation', 'test'"):

@@ -89,20 +89,35 @@ class ConcatCritic(nn.Module):
         return pairwise_concat_scores(self.network, x, y)
 
 
+# The (rows, K, width) block of first-layer sums that one step of pairwise_concat_scores builds:
+# 2^18 float32 values (1 MiB) stay in a core's cache through the MLP's elementwise passes. A
+# whole 2,500 x 2,500 test half at width 16 would be 400 MB, written and read from main memory
+# by every pass (measured on 2 cores, 2026-12-04: 0.60-2.4 s per scoring unblocked, 0.16 s in
+# blocks; a training batch of 256 gains about 20 %).
+_PAIR_BLOCK_VALUES = 1 << 18
+
+
 def pairwise_concat_scores(network: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """m([x_i, y_j]) for every pair (i, j), shape (K, K), for an MLP m from :func:`mlp`.
 
     The first layer is affine, W [x, y] + b = W_x x + W_y y + b, so it is applied to the K
     samples of x and of y apart and the two halves are added for every pair: K^2 additions
     instead of K^2 (d_x + d_y) multiplications, and the (K, K, d_x + d_y) tensor of
-    concatenated pairs is never built (at K = 2,500 and d = 100 it would take 2.5 GB). The
-    scores equal those of ``network`` on the concatenated pairs up to rounding.
+    concatenated pairs is never built (at K = 2,500 and d = 100 it would take 2.5 GB). The rest
+    of the MLP runs on blocks of rows whose first-layer sums fit in a core's cache
+    (``_PAIR_BLOCK_VALUES``), never on all K^2 pairs at once. The scores equal those of
+    ``network`` on the concatenated pairs up to rounding.
     """
     first, rest = network[0], network[1:]
     dim_x = x.shape[1]
     from_x = x @ first.weight[:, :dim_x].T + first.bias
     from_y = y @ first.weight[:, dim_x:].T
-    return rest(from_x[:, None, :] + from_y[None, :, :]).squeeze(-1)
+    rows = max(1, _PAIR_BLOCK_VALUES // (from_y.shape[0] * from_y.shape[1]))
+    blocks = [
+        rest(from_x[start : start + rows, None, :] + from_y[None, :, :]).squeeze(-1)
+        for start in range(0, from_x.shape[0], rows)
+    ]
+    return blocks[0] if len(blocks) == 1 else torch.cat(blocks)
 
 
 def make_critic(
