@@ -181,6 +181,38 @@ def test_a_diverging_seed_is_retrained_alone_like_an_unbatched_restart(tiny_samp
     assert isinstance(error, TrainingDivergedError) and error.restartable
 
 
+@pytest.mark.parametrize(("threads", "variable", "expected"), [(None, "2", 2), (None, "1", 1), (3, "1", 3)])
+def test_a_batch_trains_on_the_process_threads_unless_told(
+    tiny_sample, monkeypatch, threads, variable, expected
+):
+    # The batch's torch threads: ``threads`` where given, else the process's (the variable the
+    # runner's workers set to 1); the estimator's num_threads (1) is a lone run's, and the
+    # caller's setting comes back afterwards. Control: the (None, "1") case sees 1 thread.
+    from mibench.core.threads import THREADS_VARIABLE, torch_threads
+    from mibench.estimators.neural import batched
+
+    x, y = tiny_sample
+    seen = []
+    train_batch = batched._train_batch
+
+    def spy(*args):
+        seen.append(torch.get_num_threads())
+        return train_batch(*args)
+
+    monkeypatch.setattr(batched, "_train_batch", spy)
+    monkeypatch.setenv(THREADS_VARIABLE, variable)
+    estimator = mibench.get_estimator("infonce", **dict(TINY, steps=10))
+    with torch_threads(5):
+        results = estimator.estimate_seeds([(x, y)] * 2, [0, 1], threads=threads)
+        assert seen == [expected] and torch.get_num_threads() == 5
+    # The thread count is not a parameter of the estimate: one seed alone gives the same
+    # number to float32 rounding, whatever the batch ran on.
+    alone = estimator.estimate_with_extras(x, y)
+    assert results[0].value == pytest.approx(alone.value, abs=1e-3)
+    with pytest.raises(InputError, match="threads"):
+        estimator.estimate_seeds([(x, y)], [0], threads=0)
+
+
 def test_estimate_seeds_matches_estimate_and_checks_its_input(tiny_sample):
     x, y = tiny_sample
     estimator = mibench.get_estimator("smile", **TINY)

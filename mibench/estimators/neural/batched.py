@@ -60,7 +60,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.func import functional_call, stack_module_state, vmap
 
-from mibench.core.threads import torch_threads
+from mibench.core.threads import process_threads, torch_threads
 from mibench.estimators.neural.critics import SeparableCritic, make_critic
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.neural.training import (
@@ -658,6 +658,8 @@ def train_and_estimate_seeds(
     samples: Sequence[tuple[np.ndarray, np.ndarray]],
     config: TrainingConfig,
     seeds: Sequence[int],
+    *,
+    threads: int | None = None,
 ) -> list[SeedOutcome]:
     """Train one critic per seed, all at once, and read each one's bound off its held-out part.
 
@@ -672,6 +674,13 @@ def train_and_estimate_seeds(
     seeds : sequence of int
         One seed per sample: the seed of that run's split, initial weights, batches and
         evaluation partitions, as ``train_and_estimate`` uses ``config.seed``.
+    threads : int or None, default None
+        torch's CPU threads for the batch (restored afterwards). None: the threads this
+        process is given (:func:`~mibench.core.threads.process_threads`: the environment
+        variable the runner's parallel workers set to 1, else the cores). Unlike one seed
+        alone, whose step is too small to share (``config.num_threads``, one by default, which
+        also trains a seed retrained alone), a batch of seeds gains from a second core
+        (docs/benchmarks-neural.md). The numbers do not depend on it beyond float32 rounding.
 
     Returns
     -------
@@ -699,7 +708,7 @@ def train_and_estimate_seeds(
     for position, (x, y) in enumerate(samples):
         groups.setdefault((x.shape, y.shape), []).append(position)
     outcomes: dict[int, SeedOutcome] = {}
-    with torch_threads(config.num_threads):
+    with torch_threads(process_threads() if threads is None else threads):
         for positions in groups.values():
             prepared = [_prepare(p, int(seeds[p]), samples[p][0], samples[p][1], config) for p in positions]
             done, diverged = _train_batch(prepared, config)

@@ -234,7 +234,7 @@ class NeuralEstimator(Estimator):
         return Estimate(value, extras)
 
     def estimate_seeds(
-        self, samples, seeds, *, return_exceptions: bool = False
+        self, samples, seeds, *, return_exceptions: bool = False, threads: int | None = None
     ) -> list[Estimate | Exception]:
         """Estimate I(X; Y) once per seed, training the seeds' critics together as one batch.
 
@@ -255,6 +255,12 @@ class NeuralEstimator(Estimator):
         return_exceptions : bool, default False
             False: raise the first failed seed's error (after every seed has been trained).
             True: put the error in that seed's place in the list.
+        threads : int or None, default None
+            torch's CPU threads for the batch. None: the threads this process is given
+            (the environment variable the runner's parallel workers set to 1, else the
+            cores). ``num_threads`` still sets a lone run's threads: one seed's step is too
+            small to gain from a second core, a batch's is not. An execution setting, not a
+            parameter of the estimate (records do not carry it).
 
         Returns
         -------
@@ -277,7 +283,9 @@ class NeuralEstimator(Estimator):
         check_device(self.device)
         config = TrainingConfig(bound=self.bound, **self.get_params())
         results: list[Estimate | Exception] = []
-        for outcome in train_and_estimate_seeds(validated, config, seeds):
+        if threads is not None:
+            threads = check_integer(threads, "threads", minimum=1)
+        for outcome in train_and_estimate_seeds(validated, config, seeds, threads=threads):
             if isinstance(outcome, Exception):
                 if not return_exceptions:
                     raise outcome
