@@ -16,11 +16,18 @@ __all__ = ["main"]
 ANNOUNCE_PIPED_FROM = 1000
 
 
+#: TOML's and JSON's spellings of the booleans, as grid files write them (``squash = false``).
+_BOOLEAN_WORDS = {"true": True, "false": False}
+
+
 def _parse_param(text: str) -> tuple[str, object]:
-    """'k=5' -> ('k', 5); values are Python literals where they parse, else strings."""
+    """'k=5' -> ('k', 5); values are Python literals where they parse (and ``true`` / ``false``
+    as in a grid file), else strings."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"--param takes NAME=VALUE, got {text!r}")
+    if raw.strip() in _BOOLEAN_WORDS:
+        return name.strip(), _BOOLEAN_WORDS[raw.strip()]
     try:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):

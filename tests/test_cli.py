@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from mibench import cli
 from mibench.cli import main
 from mibench.core.contracts import RECORD_KEYS
 from mibench.core.records import load_records
@@ -144,3 +145,17 @@ def test_an_internal_error_shows_its_traceback_and_exits_1(capsys, monkeypatch):
     code, _, err = run_cli(capsys, "report", "somewhere")
     assert code == 1
     assert "Traceback" in err and "a bug, not bad input" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("squash=false", False), ("squash=False", False), ("squash=true", True), ("k=5", 5),
+     ("hidden=[16,8]", [16, 8]), ("metric=euclidean", "euclidean"), ("metric='falsey'", "falsey"),
+     ("selection=truth", "truth")],
+)  # fmt: skip
+def test_a_param_takes_python_literals_and_a_grid_files_booleans(text, expected):
+    # A grid file writes squash = false; the same word on the command line is the boolean.
+    # Controls: other words stay strings, and a word that only starts like one stays a word.
+    name, value = cli._parse_param(text)
+    assert value == expected and type(value) is type(expected)
+
