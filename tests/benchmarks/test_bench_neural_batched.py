@@ -108,3 +108,65 @@ def test_ten_batched_seeds_against_one_seed_alone(benchmark, sample, configurati
         f"({seed_zero_on_all_cores:.2f} s on {cores} threads); ratio {ratio:.2f} to the mean "
         f"seed, {batched_median / seed_zero_alone:.2f} to seed 0 (medians of 3 rounds)"
     )
+
+
+#: Tasks and sample seeds of the spread measurement: the three tasks of the slow statistical
+#: test of batched against unbatched seeds, two samples each, so that no single draw of
+#: stopping steps decides the ratio.
+SPREAD_TASKS = [
+    (task, sample_seed)
+    for task in ("multinormal-dense-2-2-0.5", "1v1-normal-0.75", "multinormal-dense-5-5-0.5")
+    for sample_seed in (0, 1)
+]
+
+
+@pytest.mark.benchmark(group="neural seeds batched, six samples")
+@pytest.mark.parametrize("name", ["infonce", "mine", "dv", "nwj", "smile"])
+def test_ten_batched_seeds_against_the_mean_seed_over_six_samples(benchmark, name):
+    # Each bound's defaults on six samples (three tasks, two sample seeds), n = 5,000: the time
+    # of ten seeds batched (both cores) summed over the six, over the time of the 60 lone
+    # runs (one thread) summed and divided by ten, that is ten seeds together against one seed
+    # alone, both totalled over the same samples. One round: the lone runs are 60 estimates.
+    estimator = mibench.get_estimator(name)
+    cores = available_cores()
+    samples = [mibench.get_dataset(task).sample(N, seed=seed) for task, seed in SPREAD_TASKS]
+    alone_seconds, alone_steps, batched_seconds, batched_steps = [], [], [], []
+
+    def each_seed_alone():
+        for x, y in samples:
+            for seed in SEEDS:
+                start = time.perf_counter()
+                result = estimator.with_params(seed=seed).estimate_with_extras(x, y)
+                alone_seconds.append(time.perf_counter() - start)
+                alone_steps.append(result.extras["steps_run"])
+
+    def ten_seeds_batched():
+        for x, y in samples:
+            start = time.perf_counter()
+            results = estimator.estimate_seeds([(x, y)] * len(SEEDS), SEEDS, threads=cores)
+            batched_seconds.append(time.perf_counter() - start)
+            batched_steps.extend(result.extras["steps_run"] for result in results)
+
+    with torch_threads(1):
+        estimator.estimate_seeds([samples[0]] * 2, SEEDS[:2], threads=cores)  # warm up
+        benchmark.pedantic(ten_seeds_batched, setup=each_seed_alone, rounds=1)
+
+    ratio = sum(batched_seconds) / (sum(alone_seconds) / len(SEEDS))
+    per_sample = [
+        batched / (sum(alone_seconds[i * 10 : (i + 1) * 10]) / 10)
+        for i, batched in enumerate(batched_seconds)
+    ]
+    assert len(batched_steps) == len(alone_steps) == len(SEEDS) * len(SPREAD_TASKS)
+    benchmark.extra_info.update(
+        samples=SPREAD_TASKS, n=N, estimator=name, batch_threads=cores,
+        alone_seconds=alone_seconds, batched_seconds=batched_seconds,
+        alone_seed_steps=sum(alone_steps), batched_seed_steps=sum(batched_steps),
+        ratio_to_mean_seed=ratio, ratio_per_sample=per_sample,
+    )  # fmt: skip
+    print(
+        f"\n{name}, six samples: 10 seeds batched {sum(batched_seconds):.2f} s in all "
+        f"({sum(batched_steps)} seed-steps), one seed alone {sum(alone_seconds) / 10:.2f} s in "
+        f"all (the 60 lone runs / 10; {sum(alone_steps)} seed-steps); ratio {ratio:.2f}; per "
+        f"sample {', '.join(f'{value:.2f}' for value in per_sample)}"
+    )
+
