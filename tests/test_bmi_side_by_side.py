@@ -1,0 +1,44 @@
+"""scripts/bmi_side_by_side.py: the neural bounds under bmi's protocol beside mibench's defaults,
+only on the tasks that every bound finished, with every seed, in both stores."""
+
+import importlib.util
+from pathlib import Path
+
+from mibench.core.contracts import Record
+from mibench.core.records import save_records
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bmi_side_by_side", ROOT / "scripts" / "bmi_side_by_side.py")
+side_by_side = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(side_by_side)
+SEEDS = range(3)
+
+
+def _store(path, ratio, *, missing=None):
+    # Every neural bound on tasks A and B (truth 1), estimate = ratio; ``missing`` leaves out
+    # one (estimator, dataset, seed) run, as a grid still running would.
+    records = [
+        Record(estimator=name, params={}, dataset=dataset, n=5000, seed=seed, estimate=ratio,
+               truth=1.0, seconds=0.5, status="ok", error=None, extras={})
+        for name in side_by_side.NEURAL for dataset in ("task-a", "task-b") for seed in SEEDS
+        if (name, dataset, seed) != missing
+    ]  # fmt: skip
+    save_records(records, path / "records.jsonl")
+    return str(path)
+
+
+def test_only_tasks_complete_in_both_stores_are_compared(tmp_path, capsys):
+    (tmp_path / "bmi").mkdir(), (tmp_path / "ours").mkdir()
+    bmi = _store(tmp_path / "bmi", 3.0, missing=("nwj", "task-b", 2))  # unsolved: 3x the truth
+    ours = _store(tmp_path / "ours", 1.0)  # solved
+    side_by_side.main([bmi, ours])
+    out = capsys.readouterr().out
+    assert out.startswith("1 tasks complete in both stores, seeds 0-2")
+    rows = [line for line in out.splitlines() if line.startswith("| infonce |")]
+    # bmi's row first, then mibench's, each scored on the one complete task; swapping the
+    # stores' labels would put the solved count on the wrong row.
+    assert "| bmi's | 1 | 0 [0, 0] |" in rows[0] and "| mibench defaults | 1 | 1 [1, 1] |" in rows[1]
+    # Control: with the missing run present, both tasks are compared.
+    bmi = _store(tmp_path / "bmi", 3.0)
+    side_by_side.main([bmi, ours])
+    assert capsys.readouterr().out.startswith("2 tasks complete in both stores")
