@@ -2,7 +2,7 @@
 text: everything before the start marker (the title and the prose that says how the results
 were made) and after the end marker (sections measured otherwise) stays as it is.
 
-    python scripts/splice_leaderboard.py results/beyond-normal/leaderboard.md docs/results.md
+    python scripts/splice_leaderboard.py data/beyond-normal/leaderboard.md docs/results.md
 
 Exit status 2, with one line naming the problem, when a marker is missing or out of order:
 then nothing is written.
