@@ -9,7 +9,9 @@ ratio of the medians of three runs (issue 22 asks for at most 3);
 ``track_ten_seeds_over_mean_seed`` divides by the mean time of the ten seeds each alone, the
 expected cost of one seed (early stopping ends seeds at different steps, so seed 0 is one draw
 of it). The batch runs on the process's threads (all cores under asv), a seed alone on its
-estimator's one. A version of mibench without ``estimate_seeds`` skips both.
+estimator's one; before 2026-12-04 the batch ran on one thread too, so the tracked ratio
+steps down there for that reason, not a change of the batched code. A version of mibench
+without ``estimate_seeds`` skips both.
 """
 
 import time

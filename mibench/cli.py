@@ -77,7 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="sample seed (repeatable; default 0)")
     run.add_argument("--param", "-p", type=_parse_param, action="append", metavar="NAME=VALUE",
                      help="estimator parameter (repeatable): ksg.k=5 for one estimator, k=5 for "
-                     "every named estimator that takes k")
+                     "every named estimator that takes k; values as in Python or a grid file "
+                     "(5, 0.1, [16,8], True or true), else text")
     run.add_argument("--unit", choices=["nats", "bits"], default="nats")
     run.add_argument("--format", choices=["table", "json", "csv"], default="table")
     run.add_argument("--out", type=Path, metavar="DIR",

@@ -153,7 +153,7 @@ def test_ten_batched_seeds_against_the_mean_seed_over_six_samples(benchmark, nam
 
     ratio = sum(batched_seconds) / (sum(alone_seconds) / len(SEEDS))
     per_sample = [
-        batched / (sum(alone_seconds[i * 10 : (i + 1) * 10]) / 10)
+        batched / (sum(alone_seconds[i * len(SEEDS) : (i + 1) * len(SEEDS)]) / len(SEEDS))
         for i, batched in enumerate(batched_seconds)
     ]
     assert len(batched_steps) == len(alone_steps) == len(SEEDS) * len(SPREAD_TASKS)

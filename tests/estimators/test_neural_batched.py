@@ -181,13 +181,16 @@ def test_a_diverging_seed_is_retrained_alone_like_an_unbatched_restart(tiny_samp
     assert isinstance(error, TrainingDivergedError) and error.restartable
 
 
-@pytest.mark.parametrize(("threads", "variable", "expected"), [(None, "2", 2), (None, "1", 1), (3, "1", 3)])
+@pytest.mark.parametrize(
+    ("threads", "variable", "expected"), [(None, "2", 2), (None, "1", 1), (3, "1", 3), (None, None, 5)]
+)
 def test_a_batch_trains_on_the_process_threads_unless_told(
     tiny_sample, monkeypatch, threads, variable, expected
 ):
-    # The batch's torch threads: ``threads`` where given, else the process's (the variable the
-    # runner's workers set to 1); the estimator's num_threads (1) is a lone run's, and the
-    # caller's setting comes back afterwards. Control: the (None, "1") case sees 1 thread.
+    # The batch's torch threads: ``threads`` where given, else the variable (which the
+    # runner's workers get), else torch's own setting (5 here, as the caller set it); the
+    # estimator's num_threads (1) is a lone run's, and the caller's setting comes back
+    # afterwards. Control: the (None, "1") case sees 1 thread.
     from mibench.core.threads import THREADS_VARIABLE, torch_threads
     from mibench.estimators.neural import batched
 
@@ -200,7 +203,10 @@ def test_a_batch_trains_on_the_process_threads_unless_told(
         return train_batch(*args)
 
     monkeypatch.setattr(batched, "_train_batch", spy)
-    monkeypatch.setenv(THREADS_VARIABLE, variable)
+    if variable is None:
+        monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(THREADS_VARIABLE, variable)
     estimator = mibench.get_estimator("infonce", **dict(TINY, steps=10))
     with torch_threads(5):
         results = estimator.estimate_seeds([(x, y)] * 2, [0, 1], threads=threads)

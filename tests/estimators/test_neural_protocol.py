@@ -154,12 +154,21 @@ def test_concat_scores_in_row_blocks_equal_the_whole_matrix(monkeypatch, block_r
     reference = network(pairs).squeeze(-1)
     reference_grads = torch.autograd.grad((weights * reference).sum(), [x, *network.parameters()])
     monkeypatch.setattr(critics, "_PAIR_BLOCK_VALUES", block_rows * 7 * 16)
+    block_shapes = []
+    hook = network[1].register_forward_hook(lambda module, args, out: block_shapes.append(out.shape))
     scores = critics.pairwise_concat_scores(network, x, y)
+    hook.remove()
     grads = torch.autograd.grad((weights * scores).sum(), [x, *network.parameters()])
+    # The MLP ran on ceil(7 / block_rows) blocks of block_rows rows (the last one shorter),
+    # never on the whole matrix unless one block holds it.
+    expected_rows = [min(block_rows, 7 - start) for start in range(0, 7, block_rows)]
+    assert [shape[0] for shape in block_shapes] == expected_rows
     assert torch.allclose(scores, reference, atol=1e-12)
     assert all(torch.allclose(g, r, atol=1e-12) for g, r in zip(grads, reference_grads))
     # Control: the blocks put together in the wrong order would not be the matrix.
     assert not torch.allclose(scores.flip(0), reference, atol=1e-3)
+    # No pairs: an empty matrix, not a division by zero.
+    assert critics.pairwise_concat_scores(network, x[:0], y[:0]).shape == (0, 0)
 
 
 @pytest.mark.parametrize("bad", ["best", "", None])

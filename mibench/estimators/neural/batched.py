@@ -60,7 +60,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.func import functional_call, stack_module_state, vmap
 
-from mibench.core.threads import process_threads, torch_threads
+from mibench.core.threads import threads_from_environment, torch_threads
 from mibench.estimators.neural.critics import SeparableCritic, make_critic
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.neural.training import (
@@ -675,12 +675,15 @@ def train_and_estimate_seeds(
         One seed per sample: the seed of that run's split, initial weights, batches and
         evaluation partitions, as ``train_and_estimate`` uses ``config.seed``.
     threads : int or None, default None
-        torch's CPU threads for the batch (restored afterwards). None: the threads this
-        process is given (:func:`~mibench.core.threads.process_threads`: the environment
-        variable the runner's parallel workers set to 1, else the cores). Unlike one seed
-        alone, whose step is too small to share (``config.num_threads``, one by default, which
-        also trains a seed retrained alone), a batch of seeds gains from a second core
-        (docs/benchmarks-neural.md). The numbers do not depend on it beyond float32 rounding.
+        torch's CPU threads for the batch (restored afterwards). None: the environment
+        variable :data:`~mibench.core.threads.THREADS_VARIABLE` where set (the runner's
+        parallel workers get the cores shared out among them), else torch's own setting (its
+        cores, or ``OMP_NUM_THREADS``). Unlike one seed alone, whose step is too small to
+        share (``config.num_threads``, one by default, which also trains a seed retrained
+        alone), a batch of seeds gains from a second core (docs/benchmarks-neural.md). The
+        numbers do not depend on it beyond float32 rounding. Seeds that are not trained in a
+        batch (a bound outside ``BATCHED_BOUNDS``, or ``selection="test"``) train one after
+        another on ``config.num_threads``, and ``threads`` does not apply to them.
 
     Returns
     -------
@@ -708,7 +711,9 @@ def train_and_estimate_seeds(
     for position, (x, y) in enumerate(samples):
         groups.setdefault((x.shape, y.shape), []).append(position)
     outcomes: dict[int, SeedOutcome] = {}
-    with torch_threads(process_threads() if threads is None else threads):
+    if threads is None:
+        threads = threads_from_environment() or torch.get_num_threads()
+    with torch_threads(threads):
         for positions in groups.values():
             prepared = [_prepare(p, int(seeds[p]), samples[p][0], samples[p][1], config) for p in positions]
             done, diverged = _train_batch(prepared, config)

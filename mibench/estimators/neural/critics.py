@@ -112,11 +112,13 @@ def pairwise_concat_scores(network: nn.Sequential, x: torch.Tensor, y: torch.Ten
     dim_x = x.shape[1]
     from_x = x @ first.weight[:, :dim_x].T + first.bias
     from_y = y @ first.weight[:, dim_x:].T
-    rows = max(1, _PAIR_BLOCK_VALUES // (from_y.shape[0] * from_y.shape[1]))
+    rows = max(1, _PAIR_BLOCK_VALUES // max(1, from_y.shape[0] * from_y.shape[1]))
     blocks = [
         rest(from_x[start : start + rows, None, :] + from_y[None, :, :]).squeeze(-1)
         for start in range(0, from_x.shape[0], rows)
     ]
+    if not blocks:  # no pairs
+        return from_x.new_zeros((from_x.shape[0], from_y.shape[0]))
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks)
 
 

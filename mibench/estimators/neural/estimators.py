@@ -95,9 +95,10 @@ _PARAMETERS_DOC = """
     device : {"cpu", "cuda", "cuda:N"}, default "cpu"
         Where torch trains the critic; "cuda" and "cuda:N" need that CUDA device.
     num_threads : int or None, default 1
-        torch's CPU threads while training (restored afterwards). None: the count in the
-        environment variable ``THREADS_VARIABLE`` where it is set (the runner's parallel
-        workers set it to 1), otherwise torch's own setting. The critics are small: one
+        torch's CPU threads while training one seed alone (restored afterwards); seeds
+        trained together by :meth:`estimate_seeds` run on its ``threads`` instead. None: the
+        count in the environment variable ``THREADS_VARIABLE`` where it is set (the runner's
+        parallel workers get the cores shared out among them), otherwise torch's own setting. The critics are small: one
         thread is as fast on an idle machine and several times faster when other processes
         compete for the cores, where torch's extra threads spin-wait.
     selection : {"validation", "test"}, default "validation"
@@ -256,11 +257,14 @@ class NeuralEstimator(Estimator):
             False: raise the first failed seed's error (after every seed has been trained).
             True: put the error in that seed's place in the list.
         threads : int or None, default None
-            torch's CPU threads for the batch. None: the threads this process is given
-            (the environment variable the runner's parallel workers set to 1, else the
-            cores). ``num_threads`` still sets a lone run's threads: one seed's step is too
-            small to gain from a second core, a batch's is not. An execution setting, not a
-            parameter of the estimate (records do not carry it).
+            torch's CPU threads for the batch. None: ``MIBENCH_THREADS`` where set (the
+            runner's parallel workers get the cores shared out among them), else torch's own
+            setting (its cores, or ``OMP_NUM_THREADS``). ``num_threads`` still sets a lone
+            run's threads: one seed's step is too small to gain from a second core, a
+            batch's is not. An execution setting, not a parameter of the estimate (records
+            do not carry it; it moves the numbers by float32 rounding at most). Seeds not
+            trained in a batch (``selection="test"``, or a bound that is never batched) run
+            one after another on ``num_threads``.
 
         Returns
         -------
