@@ -98,9 +98,10 @@ _PARAMETERS_DOC = """
         torch's CPU threads while training one seed alone (restored afterwards); seeds
         trained together by :meth:`estimate_seeds` run on its ``threads`` instead. None: the
         count in the environment variable ``THREADS_VARIABLE`` where it is set (the runner's
-        parallel workers get the cores shared out among them), otherwise torch's own setting. The critics are small: one
-        thread is as fast on an idle machine and several times faster when other processes
-        compete for the cores, where torch's extra threads spin-wait.
+        parallel workers get the cores shared out among them), otherwise torch's own setting.
+        The critics are small: one thread is as fast on an idle machine and several times
+        faster when other processes compete for the cores, where torch's extra threads
+        spin-wait.
     selection : {"validation", "test"}, default "validation"
         Which held-out part chooses the weights. ``"validation"``: a separate validation part
         decides early stopping and the weights kept, and the estimate is read off the test
