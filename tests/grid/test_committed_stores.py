@@ -51,7 +51,7 @@ def test_every_committed_record_is_a_run_of_its_grid(grid_files, store, complete
     assert all(record.status in ("ok", "failed") for record in records)
     if complete:
         assert set(stored) == keys, f"{len(keys - set(stored))} runs of {grid_files} are missing"
-    # Control: the same record with one setting changed (its k, or its learning rate) is not
+    # Control: the same record with one setting changed (its k, bins or learning rate) is not
     # a run of the grid.
     settings = ("k", "n_bins", "learning_rate")
     record = next(r for r in records if any(name in r.params for name in settings))
