@@ -44,3 +44,25 @@ def _temporary_cache_dir_and_one_thread(tmp_path_factory):
         patcher.setenv(THREADS_VARIABLE, "1")
     yield
     patcher.undo()
+
+
+@pytest.fixture
+def torch_threads_seen(monkeypatch):
+    """``record(module, name)`` wraps ``module.name`` so that each call first notes torch's
+    thread count at that moment; returns the list the counts go to, in call order."""
+
+    def record(module, name):
+        import torch
+
+        seen: list[int] = []
+        original = getattr(module, name)
+
+        def recording(*args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, recording)
+        return seen
+
+    return record
+

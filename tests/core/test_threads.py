@@ -53,21 +53,16 @@ def test_process_threads_is_the_variable_else_the_cores(monkeypatch):
     assert process_threads() == available_cores()
 
 
-def test_mixture_density_runs_on_the_process_threads_with_the_same_values(monkeypatch):
+def test_mixture_density_runs_on_the_process_threads_with_the_same_values(
+    monkeypatch, torch_threads_seen
+):
     """The kernel sums run on MIBENCH_THREADS threads (a grid worker's one; control: the count
     recorded follows the variable), and the density does not depend on how many."""
     import numpy as np
 
     import mibench.core.gaussian_mixture as mixture
 
-    seen = []
-    kernel_sums = mixture._log_kernel_sums
-
-    def recording(*args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return kernel_sums(*args, **kwargs)
-
-    monkeypatch.setattr(mixture, "_log_kernel_sums", recording)
+    seen = torch_threads_seen(mixture, "_log_kernel_sums")
     rng = np.random.default_rng(0)
     centres, points = rng.standard_normal((3000, 6)), rng.standard_normal((500, 6))
     densities = {}

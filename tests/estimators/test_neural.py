@@ -242,17 +242,10 @@ def test_same_seed_same_estimate_and_no_global_state_touched(small_sample):
 
 @pytest.mark.parametrize(("num_threads", "variable", "expected"), [(None, "1", 1), (1, "2", 1)])
 def test_the_thread_count_is_the_parameter_or_else_the_environment(
-    small_sample, monkeypatch, num_threads, variable, expected
+    small_sample, monkeypatch, torch_threads_seen, num_threads, variable, expected
 ):
     x, y = small_sample
-    seen = []
-    train = training._train_and_estimate
-
-    def spy(*args):
-        seen.append(torch.get_num_threads())
-        return train(*args)
-
-    monkeypatch.setattr(training, "_train_and_estimate", spy)
+    seen = torch_threads_seen(training, "_train_and_estimate")
     monkeypatch.setenv(THREADS_VARIABLE, variable)
     with torch_threads(3):
         mibench.estimate(x, y, "infonce", **dict(FAST, steps=25), num_threads=num_threads)

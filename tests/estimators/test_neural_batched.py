@@ -185,7 +185,7 @@ def test_a_diverging_seed_is_retrained_alone_like_an_unbatched_restart(tiny_samp
     ("threads", "variable", "expected"), [(None, "2", 2), (None, "1", 1), (3, "1", 3), (None, None, 5)]
 )
 def test_a_batch_trains_on_the_process_threads_unless_told(
-    tiny_sample, monkeypatch, threads, variable, expected
+    tiny_sample, monkeypatch, torch_threads_seen, threads, variable, expected
 ):
     # The batch's torch threads: ``threads`` where given, else the variable (which the
     # runner's workers get), else torch's own setting (5 here, as the caller set it); the
@@ -195,14 +195,7 @@ def test_a_batch_trains_on_the_process_threads_unless_told(
     from mibench.estimators.neural import batched
 
     x, y = tiny_sample
-    seen = []
-    train_batch = batched._train_batch
-
-    def spy(*args):
-        seen.append(torch.get_num_threads())
-        return train_batch(*args)
-
-    monkeypatch.setattr(batched, "_train_batch", spy)
+    seen = torch_threads_seen(batched, "_train_batch")
     if variable is None:
         monkeypatch.delenv(THREADS_VARIABLE, raising=False)
     else:
