@@ -42,3 +42,21 @@ def test_only_tasks_complete_in_both_stores_are_compared(tmp_path, capsys):
     bmi = _store(tmp_path / "bmi", 3.0)
     side_by_side.main([bmi, ours])
     assert capsys.readouterr().out.startswith("2 tasks complete in both stores")
+
+
+def test_the_docs_table_is_the_scripts_output_on_the_committed_stores(capsys):
+    # docs/beyond-normal.md's table of the neural half must be regenerated when either
+    # committed store changes; a number typed or left stale by hand fails here.
+    side_by_side.main([str(ROOT / "data" / "bmi-protocol"), str(ROOT / "data" / "beyond-normal")])
+    out = capsys.readouterr().out
+    assert out.startswith("53 tasks complete in both stores, seeds 0-9")
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "beyond-normal-v" in line]
+    assert len(rows) == 16  # four bounds, two suites, two protocols
+    doc = (ROOT / "docs" / "beyond-normal.md").read_text().splitlines()
+    missing = [row for row in rows if row not in doc]
+    assert not missing, f"docs/beyond-normal.md lacks the script's row {missing[0]!r}"
+    # Control: the same row with its solved count one higher is not in the docs.
+    cells = rows[0].split(" | ")
+    solved, interval = cells[4].split(" ", 1)  # "25 [24, 26]"
+    cells[4] = f"{int(solved) + 1} {interval}"
+    assert " | ".join(cells) not in doc
