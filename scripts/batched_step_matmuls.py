@@ -144,7 +144,8 @@ def main() -> None:
         print(
             f"| {name} | {whole:.3f} s | {hot:.3f} - {cool:.3f} s | {hot / whole:.0%} - {cool / whole:.0%} | "
             f"{flops / hot / 1e9:.0f} - {flops / cool / 1e9:.0f} GFLOP/s | "
-            f"{statistics.median(rates[name]) / 1e9:.0f} GFLOP/s | {len(calls[name]):,} | {flops / 1e9:.1f} G |"
+            f"{statistics.median(rates[name]) / 1e9:.0f} GFLOP/s | {len(calls[name]):,} | "
+            f"{flops / 1e9:.1f} G |"
         )
     (one_whole, *_), (ten_whole, ten_hot, ten_cold) = medians.values()
     print(f"\nten seeds / one seed: {ten_whole / one_whole:.2f} as run; "
