@@ -9,6 +9,11 @@ says how many that is per suite. Per estimator and suite: tasks solved with the 
 interval over seeds, the median |log(estimate / truth)| with its interval, the converged share of
 the runs on that suite (bmi's checks), the failed runs, and the median seconds of a run.
 Printed as markdown.
+
+With ``--per-task``, also every compared task: its truth and, per bound, the mean estimate over
+the seeds under bmi's protocol and under mibench's defaults, each marked when solved (the
+report's definition: within a factor 1.5 of the truth, no failed run), then the (task, bound)
+pairs that one protocol solves and the other misses.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import math
 from collections import defaultdict
 
 from mibench.core.records import load_records
-from mibench.results.scoring import record_suite, score_suites
+from mibench.results.scoring import aggregate, record_suite, score_suites
 from mibench.results.uncertainty import bootstrap_scores, convergence
 
 #: The neural bounds both grids run: bmi has MINE, InfoNCE, NWJ and DV (no SMILE).
@@ -67,10 +72,46 @@ def _rows(records, label):
     return rows
 
 
+def _cells(records):
+    """{(dataset, n, estimator): the Cell of its seeds}."""
+    return {(cell.dataset, cell.n, cell.estimator): cell for cell in aggregate(records)}
+
+
+def _estimate(cell) -> str:
+    if cell.estimate is None:
+        return "failed"
+    failed = f" ({cell.failed} failed)" if cell.failed else ""
+    return f"{cell.estimate:.3f}{' ✓' if cell.solved else ''}{failed}"
+
+
+def _print_per_task(bmi, defaults, tasks) -> None:
+    theirs, ours = _cells(bmi), _cells(defaults)
+    print("\nPer task: the mean estimate over the seeds, bmi's settings / mibench's defaults; "
+          "✓ where solved.\n")
+    print("| task | n | truth | " + " | ".join(BOUNDS_IN_BOTH_GRIDS) + " |")
+    print("|---|---:|---:|" + "---|" * len(BOUNDS_IN_BOTH_GRIDS))
+    only = {"bmi's settings": [], "mibench's defaults": []}
+    order = {cell.dataset: i for i, cell in enumerate(aggregate(defaults))}
+    for dataset, n in sorted(tasks, key=lambda task: (order.get(task[0], len(order)), task)):
+        cells = [(theirs[(dataset, n, name)], ours[(dataset, n, name)]) for name in BOUNDS_IN_BOTH_GRIDS]
+        truth = cells[0][1].truth
+        shown = " | ".join(f"{_estimate(bmi_cell)} / {_estimate(our_cell)}" for bmi_cell, our_cell in cells)
+        print(f"| {dataset} | {n} | {truth:.3f} | {shown} |")
+        for name, (bmi_cell, our_cell) in zip(BOUNDS_IN_BOTH_GRIDS, cells):
+            if bmi_cell.solved != our_cell.solved:
+                side = "bmi's settings" if bmi_cell.solved else "mibench's defaults"
+                only[side].append(f"{dataset} ({name})")
+    for label, pairs in only.items():
+        listed = f": {', '.join(pairs)}" if pairs else ""
+        print(f"\nSolved by {label} only: {len(pairs)} (task, bound) pairs{listed}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bmi_store")
     parser.add_argument("defaults_store")
+    parser.add_argument("--per-task", action="store_true",
+                        help="also every task's mean estimates and the pairs one protocol alone solves")
     args = parser.parse_args(argv)
     bmi = [r for r in load_records(args.bmi_store) if r.estimator in BOUNDS_IN_BOTH_GRIDS]
     defaults = [r for r in load_records(args.defaults_store) if r.estimator in BOUNDS_IN_BOTH_GRIDS]
@@ -93,6 +134,8 @@ def main(argv=None) -> None:
                       f"{row['median']} | {row['converged']} | {row['failed']} | {row['seconds']} |")
     print("\nA run's seconds: bmi's protocol trains each seed alone on one thread; mibench's "
           "defaults train a task's ten seeds together, and a run's time is the batch's over ten.")
+    if args.per_task:
+        _print_per_task(bmi, defaults, tasks)
 
 
 if __name__ == "__main__":

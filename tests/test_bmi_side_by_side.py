@@ -60,3 +60,21 @@ def test_the_docs_table_is_the_scripts_output_on_the_committed_stores(capsys):
     solved, interval = cells[4].split(" ", 1)  # "25 [24, 26]"
     cells[4] = f"{int(solved) + 1} {interval}"
     assert " | ".join(cells) not in doc
+
+
+def test_per_task_lists_each_tasks_means_and_the_pairs_one_protocol_alone_solves(tmp_path, capsys):
+    (tmp_path / "bmi").mkdir(), (tmp_path / "ours").mkdir()
+    bmi = _store(tmp_path / "bmi", 3.0)  # every mean 3x the truth: unsolved
+    ours = _store(tmp_path / "ours", 1.2)  # within a factor 1.5: solved
+    side_by_side.main([bmi, ours, "--per-task"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| task-")]
+    assert len(rows) == 2
+    assert rows[0].count("3.000 / 1.200 ✓") == len(side_by_side.BOUNDS_IN_BOTH_GRIDS)
+    assert "Solved by bmi's settings only: 0 (task, bound) pairs" in out
+    assert "Solved by mibench's defaults only: 8 (task, bound) pairs: task-a (mine)" in out
+    # Control: with the stores' roles swapped, the pairs change sides.
+    side_by_side.main([ours, bmi, "--per-task"])
+    swapped = capsys.readouterr().out
+    assert "Solved by bmi's settings only: 8 (task, bound) pairs" in swapped
+    assert "Solved by mibench's defaults only: 0 (task, bound) pairs" in swapped
