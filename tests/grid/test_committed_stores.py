@@ -4,9 +4,10 @@ docs/results.md is the report of ``data/beyond-normal`` (the published protocol'
 docs/beyond-normal.md reads ``data/bmi-protocol`` beside it (``grids/bmi-protocol.toml``: a run
 of about two hours here; ``mibench run --grid grids/bmi-protocol.toml --jobs 2 --out
 data/bmi-protocol`` resumes it). Both stores hold every run of their grids, as the docs' tables
-of whole suites need. Its numbers mean what the docs say only while every record is a run of that grid
-with the grid's parameters, canonical as the runner keys them (the estimators' defaults
-included): a changed setting or default makes the records stale, and this test says so.
+of whole suites need. Their numbers mean what the docs say only while every record is a run of
+its grid with the grid's parameters, canonical as the runner keys them (the estimators'
+defaults included): a changed setting or default makes the records stale, and this test says
+so.
 """
 
 import dataclasses
