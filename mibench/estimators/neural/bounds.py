@@ -61,6 +61,24 @@ def _off_diagonal(scores: torch.Tensor) -> torch.Tensor:
     return flat.unflatten(-1, (k - 1, k + 1))[..., :-1].flatten(-2)
 
 
+#: Gradient entries below 2^-100 in absolute value are written as exact zeros. They are 2^26
+#: times float32's smallest normal number, so the entries kept and every product of them with a
+#: weight stay normal; without the cut, the many e^f that underflow towards 0 on a sharp critic
+#: (high MI) come out as subnormal numbers, which x86 cores compute at a small fraction of
+#: their speed (a ten-seed InfoNCE step on 1v1-additive-0.1 took 2.5 times as long,
+#: docs/benchmarks-neural.md). What is cut is some 20 orders of magnitude below what AdamW's
+#: epsilon (1e-8) lets move a weight.
+_LOG_NEGLIGIBLE = math.log(2.0**-100)
+
+
+def _scaled_exp(log_values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """exp(log_values) * scale, in a new tensor, with the entries below 2^-100 in absolute value
+    exactly 0; ``scale`` broadcasts against ``log_values`` (one factor per matrix or row)."""
+    floor = _LOG_NEGLIGIBLE - torch.log(scale.abs())
+    kept = torch.where(log_values > floor, log_values, -math.inf)
+    return kept.exp_().mul_(scale)
+
+
 def joint_mean(scores: torch.Tensor) -> torch.Tensor:
     """E_p(x,y)[f], the mean of the diagonal."""
     return _diagonal(scores).mean(-1)
@@ -93,7 +111,7 @@ class _JointAndLogMeanExp(torch.autograd.Function):
     def backward(ctx, grad_joint, grad_log_mean_exp):
         (log_weights,) = ctx.saved_tensors
         k = math.isqrt(log_weights.shape[-1])
-        gradient = torch.exp(log_weights).mul_(grad_log_mean_exp.unsqueeze(-1)).unflatten(-1, (k, k))
+        gradient = _scaled_exp(log_weights, grad_log_mean_exp.unsqueeze(-1)).unflatten(-1, (k, k))
         _diagonal(gradient).add_(grad_joint.unsqueeze(-1) / k)
         return gradient
 
@@ -144,7 +162,7 @@ class _InfoNCE(torch.autograd.Function):
     def backward(ctx, grad):
         (log_softmax,) = ctx.saved_tensors
         per_row = (grad / log_softmax.shape[-1]).unsqueeze(-1)
-        gradient = torch.exp(log_softmax).mul_(-per_row.unsqueeze(-1))
+        gradient = _scaled_exp(log_softmax, -per_row.unsqueeze(-1))
         _diagonal(gradient).add_(per_row)
         return gradient
 
@@ -180,7 +198,10 @@ class _JensenShannon(torch.autograd.Function):
         (scores,) = ctx.saved_tensors
         k = scores.shape[-1]
         grad = grad.unsqueeze(-1)
-        gradient = torch.sigmoid(scores).mul_(grad.unsqueeze(-1) / -(k * (k - 1)))
+        scale = grad.unsqueeze(-1) / -(k * (k - 1))
+        # sigmoid(f) < e^f: the entries that _scaled_exp cuts as negligible are cut here too.
+        floor = _LOG_NEGLIGIBLE - torch.log(scale.abs())
+        gradient = torch.sigmoid(torch.where(scores > floor, scores, -math.inf)).mul_(scale)
         _diagonal(gradient).copy_(torch.sigmoid(-_diagonal(scores)) * grad / k)
         return gradient
 
