@@ -1,17 +1,11 @@
 """scripts/batched_step_matmuls.py: the matrix products of a computation, recorded with their
 layouts and FLOP, and replayed alone."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "batched_step_matmuls", ROOT / "scripts" / "batched_step_matmuls.py"
-)
-matmuls = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(matmuls)
+from tests.repository_scripts import load_script
+
+matmuls = load_script("batched_step_matmuls")
 
 
 def test_every_product_is_recorded_with_its_flop_and_nothing_else():

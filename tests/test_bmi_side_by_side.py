@@ -1,16 +1,14 @@
 """scripts/bmi_side_by_side.py: the neural bounds under bmi's protocol beside mibench's defaults,
 only on the tasks that every bound finished, with every seed, in both stores."""
 
-import importlib.util
 from pathlib import Path
 
 from mibench.core.contracts import Record
 from mibench.core.records import save_records
+from tests.repository_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bmi_side_by_side", ROOT / "scripts" / "bmi_side_by_side.py")
-side_by_side = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(side_by_side)
+side_by_side = load_script("bmi_side_by_side")
 SEEDS = range(3)
 
 

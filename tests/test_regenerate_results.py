@@ -2,17 +2,14 @@
 scripts/splice_leaderboard.py, which must keep the page's hand-written text around it (it used
 to copy the leaderboard over the whole page, dropping the prose and the 0.3 sections)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tests.repository_scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "splice_leaderboard", ROOT / "scripts" / "splice_leaderboard.py"
-)
-splice_leaderboard = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(splice_leaderboard)
+splice_leaderboard = load_script("splice_leaderboard")
 START, END = splice_leaderboard.START, splice_leaderboard.END
 
 PAGE = f"# Results\n\nHow they were made.\n\n{START}\n\nold table\n\n{END}\n\n# Measured otherwise\n\nkept\n"
