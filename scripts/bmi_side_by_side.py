@@ -91,7 +91,7 @@ def _print_per_task(bmi, defaults, tasks) -> None:
     print("| task | n | truth | " + " | ".join(BOUNDS_IN_BOTH_GRIDS) + " |")
     print("|---|---:|---:|" + "---|" * len(BOUNDS_IN_BOTH_GRIDS))
     only = {"bmi's settings": [], "mibench's defaults": []}
-    order = {cell.dataset: i for i, cell in enumerate(aggregate(defaults))}
+    order = {dataset: i for i, (dataset, _, _) in enumerate(ours)}  # the grid's task order
     for dataset, n in sorted(tasks, key=lambda task: (order.get(task[0], len(order)), task)):
         cells = [(theirs[(dataset, n, name)], ours[(dataset, n, name)]) for name in BOUNDS_IN_BOTH_GRIDS]
         truth = cells[0][1].truth

@@ -78,10 +78,11 @@ def _cut_negligible(log_values: torch.Tensor, scale: torch.Tensor, empty: float)
     that (a masking pass cost a lone seed's step 4-15 %)."""
     # Whether any entry may be cut, from two reductions: the smallest value with the smallest
     # factor (never misses an entry to cut; at worst masks a tensor that needed none).
-    smallest_scale = float(scale.abs().amin())
+    magnitude = scale.abs()
+    smallest_scale = float(magnitude.amin())
     if smallest_scale > 0 and float(log_values.amin()) + math.log(smallest_scale) >= _LOG_NEGLIGIBLE:
         return log_values
-    floor = _LOG_NEGLIGIBLE - torch.log(scale.abs())
+    floor = _LOG_NEGLIGIBLE - torch.log(magnitude)
     return torch.where(log_values > floor, log_values, empty)
 
 
@@ -127,7 +128,7 @@ class _JointAndLogMeanExp(torch.autograd.Function):
         (log_weights,) = ctx.saved_tensors
         k = math.isqrt(log_weights.shape[-1])
         gradient = _scaled_exp(log_weights, grad_log_mean_exp.unsqueeze(-1)).unflatten(-1, (k, k))
-        _diagonal(gradient).copy_((grad_joint / k).unsqueeze(-1).expand(gradient.shape[:-1]))
+        _diagonal(gradient).copy_((grad_joint / k).unsqueeze(-1))
         return gradient
 
 
