@@ -61,35 +61,47 @@ def _off_diagonal(scores: torch.Tensor) -> torch.Tensor:
     return flat.unflatten(-1, (k - 1, k + 1))[..., :-1].flatten(-2)
 
 
-#: Gradient entries below 2^-100 in absolute value are written as exact zeros. They are 2^26
-#: times float32's smallest normal number, so the entries kept and every product of them with a
-#: weight stay normal; without the cut, the many e^f that underflow towards 0 on a sharp critic
-#: (high MI) come out as subnormal numbers, which x86 cores compute at a small fraction of
-#: their speed (a ten-seed InfoNCE step on 1v1-additive-0.1 took 2.5 times as long,
-#: docs/benchmarks-neural.md). What is cut is some 20 orders of magnitude below what AdamW's
-#: epsilon (1e-8) lets move a weight.
+#: Gradient entries below 2^-100 in absolute value are raised to 2^-100. That is 2^26 times
+#: float32's smallest normal number, so every entry and every product of it with a weight stays
+#: normal; without the floor, the many e^f that underflow towards 0 on a sharp critic (high MI)
+#: come out as subnormal numbers, which x86 cores compute at a small fraction of their speed, in
+#: the exponential itself and in the score product's backward (a ten-seed InfoNCE step on
+#: 1v1-additive-0.1 took 2.5 times as long, docs/benchmarks-neural.md). An entry moves by less
+#: than 2^-100 (times the scale where that exceeds 1), some 20 orders of magnitude below what
+#: AdamW's epsilon (1e-8) lets move a weight.
 _LOG_NEGLIGIBLE = math.log(2.0**-100)
 
 
-def _cut_negligible(log_values: torch.Tensor, scale: torch.Tensor, empty: float) -> torch.Tensor:
-    """``log_values`` with ``empty`` where exp(log_values) * |scale| < 2^-100 (``scale``
-    broadcasts against it: one factor per matrix or row); the tensor itself when no entry is
-    that small, which one reduction tells, so that a critic that is not sharp pays no more than
-    that (a masking pass cost a lone seed's step 4-15 %)."""
-    # Whether any entry may be cut, from two reductions: the smallest value with the smallest
-    # factor (never misses an entry to cut; at worst masks a tensor that needed none).
-    magnitude = scale.abs()
-    smallest_scale = float(magnitude.amin())
-    if smallest_scale > 0 and float(log_values.amin()) + math.log(smallest_scale) >= _LOG_NEGLIGIBLE:
-        return log_values
-    floor = _LOG_NEGLIGIBLE - torch.log(magnitude)
-    return torch.where(log_values > floor, log_values, empty)
+def _floor_negligible_(log_values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``log_values`` raised, in place, so that exp(log_values) and exp(log_values) * |scale|
+    are both at least 2^-100 (``scale`` broadcasts against it: one factor per matrix or row).
+
+    A clamp, one pass with nothing to allocate and no test: it costs a critic that is not sharp
+    less than the reduction that would tell whether anything needs raising, and raising to a
+    normal number instead of writing -inf (e^-inf = 0) spares the exponential its slow path,
+    which -inf takes too (docs/benchmarks-neural.md). A zero scale leaves the values finite."""
+    magnitude = scale.abs().clamp_(min=torch.finfo(log_values.dtype).tiny, max=1.0)
+    return log_values.clamp_(min=_LOG_NEGLIGIBLE - torch.log(magnitude))
 
 
-def _scaled_exp(log_values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """exp(log_values) * scale, in a new tensor, with the entries below 2^-100 in absolute value
-    exactly 0."""
-    return torch.exp(_cut_negligible(log_values, scale, -math.inf)).mul_(scale)
+def _consume_saved(ctx) -> torch.Tensor:
+    """The one tensor a fused bound saved, which its backward overwrites in place: a second
+    backward through the same graph (``retain_graph=True``) would read the overwritten values,
+    so it is refused."""
+    if getattr(ctx, "consumed", False):
+        raise RuntimeError(
+            "the fused bounds' backward consumes its saved tensors: backpropagate through a "
+            "bound once per forward (compute the bound again instead of retain_graph=True)"
+        )
+    ctx.consumed = True
+    (saved,) = ctx.saved_tensors
+    return saved
+
+
+def _scaled_exp_(log_values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """exp(log_values) * scale, written over ``log_values``, with the entries below 2^-100 in
+    absolute value raised to it."""
+    return _floor_negligible_(log_values, scale).exp_().mul_(scale)
 
 
 def joint_mean(scores: torch.Tensor) -> torch.Tensor:
@@ -117,7 +129,7 @@ class _JointAndLogMeanExp(torch.autograd.Function):
         # -log sum e^(f - f_m) without any cancellation, so this is logsumexp to rounding.
         log_sum_exp = flat.amax(-1) - log_weights.amax(-1)
         # The diagonal's -inf made way for the sums; the backward overwrites the diagonal, and a
-        # finite value there lets it see from the smallest entry whether any weight is negligible.
+        # finite value there spares the exponential its slow path for -inf.
         _diagonal(log_weights.unflatten(-1, (k, k))).fill_(0.0)
         ctx.save_for_backward(log_weights)
         return joint_mean(scores), log_sum_exp - math.log(k * (k - 1))
@@ -125,9 +137,9 @@ class _JointAndLogMeanExp(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_joint, grad_log_mean_exp):
-        (log_weights,) = ctx.saved_tensors
+        log_weights = _consume_saved(ctx)
         k = math.isqrt(log_weights.shape[-1])
-        gradient = _scaled_exp(log_weights, grad_log_mean_exp.unsqueeze(-1)).unflatten(-1, (k, k))
+        gradient = _scaled_exp_(log_weights, grad_log_mean_exp.unsqueeze(-1)).unflatten(-1, (k, k))
         _diagonal(gradient).copy_((grad_joint / k).unsqueeze(-1))
         return gradient
 
@@ -176,9 +188,9 @@ class _InfoNCE(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        (log_softmax,) = ctx.saved_tensors
+        log_softmax = _consume_saved(ctx)
         per_row = (grad / log_softmax.shape[-1]).unsqueeze(-1)
-        gradient = _scaled_exp(log_softmax, -per_row.unsqueeze(-1))
+        gradient = _scaled_exp_(log_softmax, -per_row.unsqueeze(-1))
         _diagonal(gradient).add_(per_row)
         return gradient
 
@@ -215,8 +227,9 @@ class _JensenShannon(torch.autograd.Function):
         k = scores.shape[-1]
         grad = grad.unsqueeze(-1)
         scale = grad.unsqueeze(-1) / -(k * (k - 1))
-        # sigmoid(f) < e^f: the entries that _scaled_exp cuts as negligible are cut here too.
-        gradient = torch.sigmoid(_cut_negligible(scores, scale, -math.inf)).mul_(scale)
+        # sigmoid(f) < e^f: the entries that _scaled_exp_ raises are raised here too. The scores
+        # are the critic's own output (the score product saves them too): floored in a copy.
+        gradient = _floor_negligible_(scores.clone(), scale).sigmoid_().mul_(scale)
         _diagonal(gradient).copy_(torch.sigmoid(-_diagonal(scores)) * grad / k)
         return gradient
 
