@@ -477,6 +477,48 @@ def test_a_sharp_critics_gradient_has_no_subnormal_entries_and_is_the_plain_grad
     assert (fused_grad[raised] * plain_grad[raised] >= 0).all()
 
 
+def _far_apart_stacks():
+    """Stacks of (K, K) matrices whose entries span hundreds of nats, in three shapes: the
+    joint scores far above the marginals', far below them (a bad critic), and the marginals'
+    scores spread among themselves."""
+    base = _stack(torch.float64, seeds=3, k=12)
+    eye = torch.eye(base.shape[-1], dtype=torch.float64)
+    return {
+        "joint far above": base + 300.0 * eye,
+        "joint far below": base - 300.0 * eye,
+        "marginals spread": base + (1.0 - eye) * torch.linspace(-400.0, 0.0, base.shape[-1]),
+    }
+
+
+@pytest.mark.parametrize("shape", ["joint far above", "joint far below", "marginals spread"])
+@pytest.mark.parametrize("bound", ["dv", "nwj", "infonce", "js", "mine"])
+def test_far_apart_scores_read_the_bound_of_the_plain_expression(bound, shape):
+    # JS raises scores below -20 before its softplus (float32 computes softplus of some f far
+    # below 0 on a slow path); the others' exponentials underflow there. Each bound must still
+    # be the plain expression's, computed in float32 as in float64.
+    from mibench.estimators.neural import bounds
+
+    scores = _far_apart_stacks()[shape]
+    # JS's raising path is the one taken where some scores lie far below 0.
+    assert (float(scores.amin()) < bounds._SOFTPLUS_FLOOR) == (shape != "joint far above")
+    moving = torch.linspace(-0.5, 1.0, scores.shape[0], dtype=torch.float64)
+    fused_value, _ = _values_and_gradients(lambda s: _fused(bound, s, moving.float()), scores.float())
+    plain_value, _ = _per_slice(_plain, bound, scores, moving)
+    torch.testing.assert_close(fused_value.double(), plain_value, rtol=1e-6, atol=1e-4)
+
+
+def test_the_far_apart_check_fails_a_softplus_raised_too_far():
+    # Control: JS with its scores raised to -2 instead of -20 moves by more than the check's
+    # tolerance on the same stacks, so the check would catch a floor set too high.
+    from mibench.estimators.neural import bounds
+
+    scores = _far_apart_stacks()["marginals spread"]
+    plain = torch.stack([_plain("js", matrix) for matrix in scores])
+    raised = torch.stack([_plain("js", matrix.clamp(min=-2.0)) for matrix in scores])
+    assert (raised - plain).abs().min() > 1e-4 + 1e-6 * plain.abs().max()
+    assert bounds._SOFTPLUS_FLOOR <= -20.0
+
+
 @pytest.mark.parametrize("bound", ["dv", "infonce"])
 def test_a_second_backward_through_a_fused_bound_is_refused(bound):
     # The backward overwrites the tensor the forward saved; a second pass would read it.
