@@ -76,6 +76,27 @@ def test_each_seed_gets_what_it_would_get_alone(tiny_sample, bound):
     assert len({extras["steps_run"] for _, extras in batched}) > 1
 
 
+def test_a_seed_alone_and_a_batch_update_with_the_same_adamw_kernel(tiny_sample, monkeypatch):
+    # torch's CPU AdamW by default loops over small kernels per weight tensor, which cost a
+    # lone seed's step about a fifth of its time; both paths ask for the fused (or foreach)
+    # kernel, so a lone seed updates as a seed of a batch does.
+    x, y = tiny_sample
+    requested = []
+
+    class RecordingAdamW(torch.optim.AdamW):
+        def __init__(self, params, **options):
+            requested.append(options)
+            super().__init__(params, **options)
+
+    monkeypatch.setattr(torch.optim, "AdamW", RecordingAdamW)
+    config = TrainingConfig(bound="infonce", **{**TINY, "steps": 5})
+    _alone(x, y, config, 0)
+    train_and_estimate_seeds([(x, y)] * 2, config, [0, 1])
+    assert len(requested) == 2
+    # The lone path of before (torch's default: lr and weight_decay only) fails this.
+    assert all(options.get("fused") or options.get("foreach") for options in requested)
+
+
 def test_concat_critics_train_through_vmap_and_get_what_they_would_get_alone(tiny_sample):
     # The separable critic runs as grouped layers; any other critic through vmap: the
     # concatenated critic checks that fallback against the unbatched trainer.

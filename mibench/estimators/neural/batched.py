@@ -64,6 +64,7 @@ from mibench.core.threads import threads_from_environment, torch_threads
 from mibench.estimators.neural.critics import SeparableCritic, make_critic
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.neural.training import (
+    ADAMW_KERNEL,
     BOUNDS,
     DIVERGED_BELOW,
     Objective,
@@ -79,9 +80,6 @@ from mibench.estimators.neural.training import (
 )
 
 __all__ = ["BatchedObjective", "SeedOutcome", "train_and_estimate_seeds"]
-
-#: Whether this torch has AdamW's fused CPU kernel (torch >= 2.4); otherwise foreach.
-_FUSED_ADAMW = "fused" in torch.optim.AdamW.__init__.__code__.co_varnames
 
 #: What one seed's training ends in: ``(estimate in nats, extras)`` or the error that ended it.
 SeedOutcome = tuple[float, dict[str, Any]] | TrainingDivergedError
@@ -324,14 +322,12 @@ class _Batch:
 
     def _optimizer(self, weights):
         # AdamW's update is element by element, so each seed's slice moves as a lone critic's
-        # weights would. fused: one kernel per stacked tensor for the whole update (about half
-        # the time of foreach, which runs one kernel per operation of the update).
-        kind = {"fused": True} if _FUSED_ADAMW else {"foreach": True}
+        # weights would, with the same kernel as a lone critic's.
         return torch.optim.AdamW(
             weights,
             lr=self.config.learning_rate,
             weight_decay=self.config.weight_decay,
-            **kind,
+            **ADAMW_KERNEL,
         )
 
     def clear_gradients(self) -> None:

@@ -47,6 +47,7 @@ from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.splits import split_sizes
 
 __all__ = [
+    "ADAMW_KERNEL",
     "BOUNDS",
     "LIKELIHOOD_BOUNDS",
     "ZOO_BOUNDS",
@@ -366,6 +367,15 @@ def convergence_diagnostics(
     return diagnostics
 
 
+#: AdamW's fastest update kernel in this torch: fused (torch >= 2.4), one kernel per weight
+#: tensor for the whole update; otherwise foreach, one kernel per operation over all tensors.
+#: torch's CPU default is neither: a loop of about ten small kernels per tensor, which cost a
+#: lone seed's step about a tenth of its time (docs/benchmarks-neural.md).
+ADAMW_KERNEL = (
+    {"fused": True} if "fused" in torch.optim.AdamW.__init__.__code__.co_varnames else {"foreach": True}
+)
+
+
 def training_step(critic, optimizer, objective, x: torch.Tensor, y: torch.Tensor):
     """One ascent step on a batch: forward, objective, backward, optimiser step.
 
@@ -543,7 +553,8 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
         trained = build_model(config, x.shape[1], y.shape[1])
     trained.to(device)
     optimizer = torch.optim.AdamW(
-        trained.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        trained.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+        **ADAMW_KERNEL,
     )
     # The evaluated critic: the average of the recent weights smooths out the minibatch noise
     # of the last steps, which would otherwise show up in the estimate.
