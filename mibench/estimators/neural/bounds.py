@@ -236,7 +236,8 @@ class _JensenShannon(torch.autograd.Function):
         grad = grad.unsqueeze(-1)
         scale = grad.unsqueeze(-1) / -(k * (k - 1))
         # sigmoid(f) < e^f: the entries that _scaled_exp_ raises are raised here too. The scores
-        # are the critic's own output (the score product saves them too): floored in a copy.
+        # are the caller's tensor, which other nodes of its graph may have saved (SMILE's
+        # clipping does): floored in a copy.
         gradient = _floor_negligible_(scores.clone(), scale).sigmoid_().mul_(scale)
         _diagonal(gradient).copy_(torch.sigmoid(-_diagonal(scores)) * grad / k)
         return gradient
