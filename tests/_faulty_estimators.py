@@ -97,6 +97,18 @@ class DrawLoggingWork(RecordWork):
         return super().draw(key)
 
 
+@dataclass(frozen=True)
+class SlowToStartWork(RecordWork):
+    """The runner's work, taking ``seconds`` to unpickle: a worker process that starts slowly,
+    as a fresh interpreter importing torch does on a loaded machine."""
+
+    seconds: float = 0.0
+
+    def __setstate__(self, state):
+        time.sleep(state["seconds"])
+        self.__dict__.update(state)
+
+
 class FailsUntilFileExists(Estimator):
     """Fails while the file ``path`` does not exist; then the Gaussian MI of the correlation."""
 

@@ -216,6 +216,14 @@ def _one_thread_unless_set() -> int:
     return threads_from_environment() or 1
 
 
+#: What a worker process sends once it has started, before its first run.
+_READY = "ready"
+
+#: How long a worker process may take to start (a fresh interpreter importing the work's module,
+#: torch included, on a loaded machine) before its run fails for it.
+_START_TIMEOUT = 300.0
+
+
 def _child_main(connection, work: Work, threads: int | None = None) -> None:
     """The loop of an isolated worker process: run tasks on the samples sent, send records.
 
@@ -233,6 +241,9 @@ def _child_main(connection, work: Work, threads: int | None = None) -> None:
         os.environ.pop(THREADS_VARIABLE, None)
     # Ctrl-C is the parent's to handle: it stops the children itself, without failed records.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The work (and the module that defines it) is unpickled and imported by now: say so, so
+    # that the first run's timeout does not count this process's start-up.
+    connection.send(_READY)
     cached_key: SampleKey | None = None
     cached_sample: Any = None
     while True:
@@ -292,6 +303,18 @@ class IsolatedWorker:
             # The cluster closed while this process started (Ctrl-C): it would outlive it.
             self.stop()
             raise _Lost("the grid was stopped")
+        # A run's timeout is the run's own: wait for the process to be ready first (under load
+        # a fresh interpreter's imports took over a second, and a timeout of one second then
+        # killed every run of the restarted workers before it began).
+        try:
+            ready = wait([parent_end, process.sentinel], _START_TIMEOUT)
+            started = parent_end in ready and parent_end.recv() == _READY
+        except (EOFError, OSError):
+            started = False
+        if not started:
+            self.stop()
+            raise _Lost(f"the worker process did not start within {_START_TIMEOUT:g} s "
+                        "(or died while starting)")
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:

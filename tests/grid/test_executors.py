@@ -9,6 +9,7 @@ from _faulty_estimators import (
     ReportsThreads,
     ReturnsNaN,
     Sleeps,
+    SlowToStartWork,
 )
 
 from mibench.core.contracts import MUTUAL_INFORMATION
@@ -98,11 +99,21 @@ def test_each_fault_fails_its_own_run_and_every_other_run_succeeds(isolated_exec
             assert record.truth is not None  # a failed record still says what was to be found
 
 
+def test_a_runs_timeout_does_not_count_its_worker_process_starting():
+    # Each worker process takes 1.5 s to start, longer than the 1 s timeout of a run; the runs
+    # themselves take milliseconds. Control: the executor before the start-up handshake
+    # killed every one of them ("timed out after 1 s").
+    tasks = grid_tasks([Correlation()], seeds=(0,))
+    with ProcessExecutor(jobs=2, timeout=TIMEOUT) as executor:
+        records = execute(executor, tasks, SlowToStartWork(seconds=1.5 * TIMEOUT))
+    assert [r.status for r in records] == ["ok"] * len(tasks), [r.error for r in records]
+
+
 def test_each_sample_is_drawn_once_for_all_its_estimators(tmp_path, isolated_executor):
     log = tmp_path / "draws.txt"
     tasks = grid_tasks([Correlation(), Correlation(shift=1.0), Correlation(shift=2.0)])
     records = execute(isolated_executor, tasks, DrawLoggingWork(log=str(log)))
-    assert all(r.status == "ok" for r in records)
+    assert all(r.status == "ok" for r in records), [r.error for r in records if r.status != "ok"]
     draws = log.read_text().splitlines()
     assert sorted(draws) == sorted(f"{d} 200 {s}" for d in DATASETS for s in (0, 1))
 
