@@ -64,7 +64,6 @@ from mibench.core.threads import threads_from_environment, torch_threads
 from mibench.estimators.neural.critics import SeparableCritic, make_critic
 from mibench.estimators.neural.splits import split_sizes
 from mibench.estimators.neural.training import (
-    ADAMW_KERNEL,
     BOUNDS,
     DIVERGED_BELOW,
     Objective,
@@ -72,6 +71,7 @@ from mibench.estimators.neural.training import (
     TrainingDivergedError,
     _batch_mean_stderr,
     _HeldOut,
+    adamw_kernel,
     average_weights,
     convergence_diagnostics,
     prepare_inputs,
@@ -327,7 +327,7 @@ class _Batch:
             weights,
             lr=self.config.learning_rate,
             weight_decay=self.config.weight_decay,
-            **ADAMW_KERNEL,
+            **adamw_kernel(weights[0].device),
         )
 
     def clear_gradients(self) -> None:

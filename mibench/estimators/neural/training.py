@@ -47,13 +47,13 @@ from mibench.estimators.neural.critics import make_critic
 from mibench.estimators.neural.splits import split_sizes
 
 __all__ = [
-    "ADAMW_KERNEL",
     "BOUNDS",
     "LIKELIHOOD_BOUNDS",
     "ZOO_BOUNDS",
     "Objective",
     "TrainingConfig",
     "TrainingDivergedError",
+    "adamw_kernel",
     "average_weights",
     "build_model",
     "convergence_diagnostics",
@@ -367,13 +367,19 @@ def convergence_diagnostics(
     return diagnostics
 
 
-#: AdamW's fastest update kernel in this torch: fused (torch >= 2.4), one kernel per weight
-#: tensor for the whole update; otherwise foreach, one kernel per operation over all tensors.
-#: torch's CPU default is neither: a loop of about ten small kernels per tensor, which cost a
-#: lone seed's step about a tenth of its time (docs/benchmarks-neural.md).
-ADAMW_KERNEL = (
-    {"fused": True} if "fused" in torch.optim.AdamW.__init__.__code__.co_varnames else {"foreach": True}
-)
+def adamw_kernel(device: torch.device | str) -> dict[str, bool]:
+    """AdamW's fastest update kernel for weights on ``device``, as keyword arguments: fused, one
+    kernel per weight tensor for the whole update, where this torch has it for the device (CPU
+    from torch 2.4); otherwise foreach, one kernel per operation over all tensors. torch's CPU
+    default is neither: a loop of about ten small kernels per tensor, about a fifth of a lone
+    seed's step (docs/benchmarks-neural.md)."""
+    try:  # private, but the list torch itself checks ``fused=True`` against
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+        fused = torch.device(device).type in _get_fused_kernels_supported_devices()
+    except ImportError:
+        fused = False
+    return {"fused": True} if fused else {"foreach": True}
 
 
 def training_step(critic, optimizer, objective, x: torch.Tensor, y: torch.Tensor):
@@ -554,7 +560,7 @@ def _train_and_estimate(x: np.ndarray, y: np.ndarray, config: TrainingConfig):
     trained.to(device)
     optimizer = torch.optim.AdamW(
         trained.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
-        **ADAMW_KERNEL,
+        **adamw_kernel(device),
     )
     # The evaluated critic: the average of the recent weights smooths out the minibatch noise
     # of the last steps, which would otherwise show up in the estimate.
