@@ -106,7 +106,7 @@ class SlowToStartWork(RecordWork):
 
     def __setstate__(self, state):
         time.sleep(state["seconds"])
-        self.__dict__.update(state)
+        super().__setstate__(state)
 
 
 class FailsUntilFileExists(Estimator):

@@ -297,6 +297,8 @@ class IsolatedWorker:
             target=_child_main, args=(child_end, self.work, self.threads), daemon=True
         )
         process.start()
+        # Read before another thread's stop() (a grid stopping) can close the process object.
+        sentinel = process.sentinel
         child_end.close()
         self._process, self._connection, self._sent = process, parent_end, None
         if _closing.is_set():
@@ -307,14 +309,21 @@ class IsolatedWorker:
         # a fresh interpreter's imports took over a second, and a timeout of one second then
         # killed every run of the restarted workers before it began).
         try:
-            ready = wait([parent_end, process.sentinel], _START_TIMEOUT)
-            started = parent_end in ready and parent_end.recv() == _READY
-        except (EOFError, OSError):
-            started = False
-        if not started:
+            ready = wait([parent_end, sentinel], _START_TIMEOUT)
+            if parent_end in ready and parent_end.recv() == _READY:
+                return
+        except (EOFError, OSError, ValueError):  # the pipe broke, or a stop() closed it
+            ready = [sentinel]
+        if not ready:
             self.stop()
-            raise _Lost(f"the worker process did not start within {_START_TIMEOUT:g} s "
-                        "(or died while starting)")
+            raise _Lost(f"the worker process did not start within {_START_TIMEOUT:g} s")
+        try:
+            process.join(5)
+            code = process.exitcode
+        except ValueError:  # closed by stop() in another thread: the grid is stopping
+            code = None
+        self.stop()
+        raise _Lost(f"the worker process died while starting (exit code {code})")
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:
