@@ -85,9 +85,9 @@ def _floor_negligible_(log_values: torch.Tensor, scale: torch.Tensor) -> torch.T
 
 
 def _consume_saved(ctx) -> torch.Tensor:
-    """The one tensor a fused bound saved, which its backward overwrites in place: a second
-    backward through the same graph (``retain_graph=True``) would read the overwritten values,
-    so it is refused."""
+    """The one tensor a fused bound saved, which its backward overwrites in place. A second
+    backward through the same graph (``retain_graph=True``) is refused here with a message that
+    says why (autograd's own version check would refuse it too, less plainly)."""
     if getattr(ctx, "consumed", False):
         raise RuntimeError(
             "the fused bounds' backward consumes its saved tensors: backpropagate through a "
