@@ -317,13 +317,7 @@ class IsolatedWorker:
         if not ready:
             self.stop()
             raise _Lost(f"the worker process did not start within {_START_TIMEOUT:g} s")
-        try:
-            process.join(5)
-            code = process.exitcode
-        except ValueError:  # closed by stop() in another thread: the grid is stopping
-            code = None
-        self.stop()
-        raise _Lost(f"the worker process died while starting (exit code {code})")
+        raise _Lost(f"the worker process died while starting ({self._death_of(process)})")
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:
@@ -341,6 +335,11 @@ class IsolatedWorker:
         if not ready:
             self.stop()
             raise _Lost(f"timed out after {timeout:g} s (the run's process was killed)")
+        raise _Lost(f"the run's process died ({self._death_of(process)})")
+
+    def _death_of(self, process) -> str:
+        """Reap the dead worker ``process`` (the next call starts a fresh one) and say how it
+        ended: "exit code N" or "killed by signal NAME"."""
         try:
             process.join(5)
             code = process.exitcode
@@ -349,12 +348,10 @@ class IsolatedWorker:
         self.stop()
         if code is not None and code < 0:
             try:
-                cause = f"killed by signal {signal.Signals(-code).name}"
+                return f"killed by signal {signal.Signals(-code).name}"
             except ValueError:
-                cause = f"killed by signal {-code}"
-        else:
-            cause = f"exit code {code}"
-        raise _Lost(f"the run's process died ({cause})")
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
 
     def run_group(self, key: SampleKey, tasks: Sequence[Task], on_record: OnRecord,
                   stopping: threading.Event | None = None) -> None:
