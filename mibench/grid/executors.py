@@ -297,45 +297,46 @@ class IsolatedWorker:
             target=_child_main, args=(child_end, self.work, self.threads), daemon=True
         )
         process.start()
-        # Read before another thread's stop() (a grid stopping) can close the process object.
-        sentinel = process.sentinel
         child_end.close()
         self._process, self._connection, self._sent = process, parent_end, None
         if _closing.is_set():
             # The cluster closed while this process started (Ctrl-C): it would outlive it.
             self.stop()
             raise _Lost("the grid was stopped")
-        # A run's timeout is the run's own: wait for the process to be ready first (under load
-        # a fresh interpreter's imports took over a second, and a timeout of one second then
-        # killed every run of the restarted workers before it began).
-        try:
-            ready = wait([parent_end, sentinel], _START_TIMEOUT)
-            if parent_end in ready and parent_end.recv() == _READY:
-                return
-        except (EOFError, OSError, ValueError):  # the pipe broke, or a stop() closed it
-            ready = [sentinel]
-        if not ready:
-            self.stop()
-            raise _Lost(f"the worker process did not start within {_START_TIMEOUT:g} s")
-        raise _Lost(f"the worker process died while starting ({self._death_of(process)})")
+        # A run's timeout is the run's own: wait for the process to say it is ready first (its
+        # first message; under load a fresh interpreter's imports took over a second, and a
+        # timeout of one second then killed every run of the restarted workers before it began).
+        self._exchange(process, parent_end, None, _START_TIMEOUT,
+                       timed_out="the worker process did not start within {timeout:g} s",
+                       died="the worker process died while starting")
 
     def _call(self, message: tuple, timeout: float | None) -> tuple:
         if self._process is None:
             if _closing.is_set():
                 raise _Lost("the grid was stopped")
             self._start()
-        process, connection = self._process, self._connection
+        return self._exchange(self._process, self._connection, message, timeout,
+                              timed_out="timed out after {timeout:g} s (the run's process was killed)",
+                              died="the run's process died")
+
+    def _exchange(self, process, connection, message: tuple | None, timeout: float | None, *,
+                  timed_out: str, died: str) -> Any:
+        """Send ``message`` (if any) to the worker ``process`` and return its answer; or kill
+        the process and raise :class:`_Lost` with ``timed_out`` (a template of ``{timeout}``)
+        when none came within ``timeout``, or with ``died`` and how it ended when the process
+        died (or another thread's stop(), a grid stopping, closed it)."""
         try:
-            connection.send(message)
+            if message is not None:
+                connection.send(message)
             ready = wait([connection, process.sentinel], timeout)
             if connection in ready:
                 return connection.recv()
-        except (EOFError, OSError):  # the pipe broke: the process died
-            ready = [process.sentinel]
+        except (EOFError, OSError, ValueError):  # the pipe broke, or a stop() closed the process
+            ready = True
         if not ready:
             self.stop()
-            raise _Lost(f"timed out after {timeout:g} s (the run's process was killed)")
-        raise _Lost(f"the run's process died ({self._death_of(process)})")
+            raise _Lost(timed_out.format(timeout=timeout))
+        raise _Lost(f"{died} ({self._death_of(process)})")
 
     def _death_of(self, process) -> str:
         """Reap the dead worker ``process`` (the next call starts a fresh one) and say how it
