@@ -182,13 +182,21 @@ def _ten_seeds_against_the_mean_seed(benchmark, name, tasks, label, seed_sets=(S
     # How far the batch's last seed ran beyond its mean seed: a batch of ten costs at least that
     # many mean seeds' steps, whatever its per-step cost.
     longest_over_mean = [max(steps) / np.mean(steps) for steps in batched_steps]
+    # The per-seed cost r this run implies (scripts/seed_spread_floor.py: a batch costs x + r (10
+    # - x) mean seeds alone, x its longest seed's steps over the mean lone seed's), run by run;
+    # docs/benchmarks-neural.md compares it with r measured at a fixed step count.
+    per_seed_cost = []
+    for r, steps in enumerate(batched_steps):
+        x = max(steps) / np.mean(alone_steps[r * ten : (r + 1) * ten])
+        run_ratio = batched_seconds[r] / (sum(alone_by_run[r]) / ten)
+        per_seed_cost.append((run_ratio - x) / (ten - x))
     benchmark.extra_info.update(
         samples=tasks, seed_sets=[list(seeds) for seeds in seed_sets], n=N, estimator=name,
         batch_threads=cores, alone_seconds=alone_seconds, batched_seconds=batched_seconds,
         alone_steps=alone_steps, batched_steps=batched_steps,
         alone_seed_steps=sum(alone_steps), batched_seed_steps=sum(map(sum, batched_steps)),
         ratio_to_mean_seed=ratio, ratio_per_sample=per_sample_ratio,
-        longest_over_mean_seed_steps=longest_over_mean,
+        longest_over_mean_seed_steps=longest_over_mean, per_seed_cost_implied=per_seed_cost,
     )  # fmt: skip
     print(
         f"\n{name}, {label}: 10 seeds batched {sum(batched_seconds):.2f} s in all "
@@ -198,6 +206,8 @@ def _ten_seeds_against_the_mean_seed(benchmark, name, tasks, label, seed_sets=(S
         + ", ".join(f"{task} {value:.2f}" for (task, _), value in zip(tasks, per_sample_ratio))
         + "; the batch's longest seed over its mean seed, in steps: "
         + ", ".join(f"{value:.2f}" for value in longest_over_mean)
+        + "; the per-seed cost these imply, run by run: "
+        + ", ".join(f"{value:.3f}" for value in per_seed_cost)
     )
 
 
