@@ -42,14 +42,20 @@ def _alone(x, y, config, seed):
     return train_and_estimate(x, y, dataclasses.replace(config, seed=seed))
 
 
+ON_CUDA = pytest.param("cuda", marks=[
+    pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+])  # fmt: skip
+
+
+@pytest.mark.parametrize("device", ["cpu", ON_CUDA])
 @pytest.mark.parametrize(
     "bound",
     # MINE (a per-seed moving average) and InfoNCE stay fast; the others behave alike.
     ["mine", "infonce", *(pytest.param(b, marks=pytest.mark.slow) for b in ("dv", "nwj", "smile"))],
 )
-def test_each_seed_gets_what_it_would_get_alone(tiny_sample, bound):
+def test_each_seed_gets_what_it_would_get_alone(tiny_sample, bound, device):
     x, y = tiny_sample
-    config = TrainingConfig(bound=bound, **TINY)
+    config = TrainingConfig(bound=bound, device=device, **TINY)
     seeds = [0, 1, 2]
     batched = train_and_estimate_seeds([(x, y)] * 3, config, seeds)
     alone = [_alone(x, y, config, seed) for seed in seeds]
