@@ -17,12 +17,17 @@ expected cost of one seed; early stopping ends the seeds at different steps, and
 stopped earlier than most), and against seed 0 alone, as measured before. Both are printed
 and kept in ``extra_info`` with the steps each run took.
 
+``MIBENCH_BENCH_DEVICE=cuda`` runs every estimator of this file on the GPU (default ``cpu``);
+the lone runs' thread count then only sets the host's.
+
 The configurations: each of the five batched bounds with its defaults (batch 256, hidden
 (64, 64), early stopping); InfoNCE for a fixed 300 steps without early stopping (the cost of
 a step alone, free of the stopping steps); and InfoNCE with a small critic (batch 64, hidden
 (32,), embedding 16), where a step is mostly overhead.
 """
 
+import os
+import statistics
 import time
 
 import numpy as np
@@ -32,6 +37,8 @@ import mibench
 from mibench.core.threads import available_cores, torch_threads
 
 DATASET, N, SEEDS = "multinormal-dense-5-5-0.5", 5000, list(range(10))
+#: Where every estimator of this file trains.
+DEVICE = os.environ.get("MIBENCH_BENCH_DEVICE", "cpu")
 
 CONFIGURATIONS = {  # name: (estimator, parameters)
     "defaults": ("infonce", {}),
@@ -54,7 +61,7 @@ def sample():
 def test_ten_batched_seeds_against_one_seed_alone(benchmark, sample, configuration):
     x, y = sample
     name, parameters = CONFIGURATIONS[configuration]
-    estimator = mibench.get_estimator(name, **parameters)
+    estimator = mibench.get_estimator(name, device=DEVICE, **parameters)
     cores = available_cores()
     alone_times: list[list[float]] = []
     alone_steps: list[int] = []
@@ -141,7 +148,7 @@ def _ten_seeds_against_the_mean_seed(benchmark, name, tasks, label, seed_sets=(S
     # seeds together against one seed alone, both totalled over the same samples and seeds, and
     # the same ratio sample by sample. One round: the lone runs are ten estimates per sample and
     # seed set.
-    estimator = mibench.get_estimator(name)
+    estimator = mibench.get_estimator(name, device=DEVICE)
     cores = available_cores()
     samples = [mibench.get_dataset(task).sample(N, seed=seed) for task, seed in tasks]
     runs = [(i, seeds) for i in range(len(samples)) for seeds in seed_sets]
@@ -242,3 +249,48 @@ def test_ten_batched_seeds_against_the_mean_seed_over_three_seed_sets(benchmark,
     _ten_seeds_against_the_mean_seed(
         benchmark, name, [(task, 0)], "three seed sets", seed_sets=THREE_SEED_SETS
     )
+
+
+#: The tasks of the per-seed cost at a fixed step count: 5 + 5, 1 + 1 with additive noise, 50 + 50.
+FIXED_STEP_TASKS = ["multinormal-dense-5-5-0.5", "1v1-additive-0.1", "multinormal-dense-50-50-0.5"]
+
+
+@pytest.mark.benchmark(group="neural seeds batched, per-seed cost")
+@pytest.mark.parametrize("name", ["infonce", "mine", "dv", "nwj", "smile"])
+def test_per_seed_cost_at_a_fixed_step_count(benchmark, name):
+    # r = (ten seeds batched / one seed alone - 1) / 9 at 300 steps without early stopping, so
+    # without the spread of stopping steps: the share of a lone step that each further seed
+    # adds to a step of the batch (scripts/seed_spread_floor.py turns it into the ratio with
+    # early stopping, x + r (10 - x)). Per task: seed 0 alone on one thread and seeds 0-9
+    # batched on every core, interleaved, three rounds each, medians.
+    estimator = mibench.get_estimator(name, device=DEVICE, steps=300, early_stopping=False)
+    cores = available_cores()
+    samples = {task: mibench.get_dataset(task).sample(N, seed=0) for task in FIXED_STEP_TASKS}
+    alone: dict[str, list[float]] = {task: [] for task in FIXED_STEP_TASKS}
+    batched: dict[str, list[float]] = {task: [] for task in FIXED_STEP_TASKS}
+
+    def one_round():
+        for task, (x, y) in samples.items():
+            start = time.perf_counter()
+            estimator.estimate_with_extras(x, y)
+            alone[task].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            estimator.estimate_seeds([(x, y)] * len(SEEDS), SEEDS, threads=cores)
+            batched[task].append(time.perf_counter() - start)
+
+    with torch_threads(1):
+        x, y = samples[FIXED_STEP_TASKS[0]]
+        estimator.estimate_seeds([(x, y)] * 2, SEEDS[:2], threads=cores)  # warm up
+        estimator.estimate_with_extras(x, y)
+        benchmark.pedantic(one_round, rounds=3)
+    ratios = {task: statistics.median(batched[task]) / statistics.median(alone[task]) for task in alone}
+    costs = {task: (ratio - 1) / (len(SEEDS) - 1) for task, ratio in ratios.items()}
+    assert all(np.isfinite(list(costs.values())))
+    benchmark.extra_info.update(
+        estimator=name, n=N, steps=300, device=DEVICE, batch_threads=cores, alone_seconds=alone,
+        batched_seconds=batched, ratio_ten_over_one=ratios, per_seed_cost=costs,
+    )  # fmt: skip
+    print(f"\n{name}, 300 fixed steps:")
+    for task in FIXED_STEP_TASKS:
+        print(f"| {task} | {name} | {statistics.median(alone[task]):.3f} s | "
+              f"{statistics.median(batched[task]):.3f} s | {ratios[task]:.2f} | {costs[task]:.3f} |")
