@@ -1,6 +1,7 @@
 """scripts/seed_spread_floor.py: how far the spread of the seeds' stopping steps lets a batch
 of seeds fall below ten, read from a result store's batched neural runs."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,24 @@ ROOT = Path(__file__).resolve().parents[1]
 floor = load_script("seed_spread_floor")
 
 
-def _store(path, steps_by_task, *, status_of=None, batched=True):
+def _store(path, steps_by_task, *, status_of=None, batched=True, alone=(), seeds=None):
     # One batched neural bound ("dv") and one classical estimator per task; the dv seeds ran
-    # the given steps. ``status_of`` maps (task, seed) to a failed run's status.
+    # the given steps. ``status_of`` maps (task, seed) to a failed run's status; the (task,
+    # seed) pairs in ``alone`` were retrained alone after leaving the batch (the extras of
+    # batched.py's _retrain_alone: batched False, no seeds_in_batch); ``seeds`` overrides the
+    # seed numbers (0, 1, ... by default).
     status_of = status_of or {}
     records = []
     for task, steps in steps_by_task.items():
-        for seed, steps_run in enumerate(steps):
+        for position, steps_run in enumerate(steps):
+            seed = position if seeds is None else seeds[position]
             status = status_of.get((task, seed), "ok")
-            extras = {} if status != "ok" else {
-                "steps_run": steps_run, "batched": batched, "seeds_in_batch": len(steps),
-            }  # fmt: skip
+            if status != "ok":
+                extras = {}
+            elif (task, seed) in alone:
+                extras = {"steps_run": steps_run, "batched": False, "left_batch": "diverged"}
+            else:
+                extras = {"steps_run": steps_run, "batched": batched, "seeds_in_batch": len(steps)}
             records.append(Record(
                 estimator="dv", params={}, dataset=task, n=5000, seed=seed,
                 estimate=1.0 if status == "ok" else None, truth=1.0, seconds=0.5, status=status,
@@ -49,7 +57,7 @@ def test_a_long_last_seed_puts_a_task_above_the_limit_whatever_the_per_seed_cost
     store = _store(tmp_path, {"even": [100] * 10, "long": [100] * 9 + [400]})
     floor.main([store])
     out = capsys.readouterr().out
-    assert out.startswith("2 (task, estimator) batches; 0 left out")
+    assert out.startswith("2 batches (estimator, task), limit 3x the mean seed alone; 0 left out")
     cells = _row(out)
     assert cells[:6] == ["dv", "suite-a", "2", "10", f"{(1 + 400 / 130) / 2:.2f}", "3.08"]
     assert cells[6] == "1"  # above the limit at any r: "long"
@@ -77,8 +85,11 @@ def test_predicted_ratio_is_the_sum_over_the_batch_steps_of_its_cost(tmp_path):
     assert floor.predicted_ratio(max(steps) / mean, len(steps), r) == pytest.approx(summed / mean, rel=1e-12)
     allowed = floor.allowed_per_seed_cost(max(steps) / mean, len(steps), 3.0)
     assert floor.predicted_ratio(max(steps) / mean, len(steps), allowed) == pytest.approx(3.0)
-    # Control: the fixed-step ratio 1 + r (S - 1), which leaves out the spread, is not it.
-    assert summed / mean != pytest.approx(1 + r * (len(steps) - 1), rel=0.01)
+    # Control: the same check fails the closed form given one seed too few.
+    assert floor.predicted_ratio(max(steps) / mean, len(steps) - 1, r) != pytest.approx(summed / mean)
+    # A batch whose longest seed is every step: any r keeps it within a limit of S or more.
+    assert floor.allowed_per_seed_cost(10.0, 10, 10.0) == math.inf
+    assert floor.allowed_per_seed_cost(10.0, 10, 3.0) == -math.inf
 
 
 def test_per_seed_cost_lists_the_tasks_above_the_limit_at_that_cost(tmp_path, capsys):
@@ -96,15 +107,51 @@ def test_per_seed_cost_lists_the_tasks_above_the_limit_at_that_cost(tmp_path, ca
 
 
 def test_failed_seeds_and_seeds_retrained_alone_leave_their_task_out(tmp_path, capsys):
-    store = _store(tmp_path, {"a": [100] * 10, "b": [100] * 10}, status_of={("b", 3): "failed"})
+    store = _store(tmp_path, {"a": [100] * 10, "b": [100] * 10, "c": [100] * 9 + [3000]},
+                   status_of={("b", 3): "failed"}, alone={("c", 9)})  # fmt: skip
     floor.main([store])
     out = capsys.readouterr().out
-    assert out.startswith("1 (task, estimator) batches; 1 left out")
-    # A store of unbatched runs (bmi's protocol trains each seed alone) has nothing to read.
-    unbatched = tmp_path / "unbatched"
-    unbatched.mkdir()
+    assert out.startswith(
+        "1 batches (estimator, task), limit 3x the mean seed alone; 2 left out: "
+        "b (dv): a seed failed; c (dv): a seed was retrained alone\n"
+    )
+    # Control: with seed 9 of "c" in its batch, "c" is read (x = 3000 / 390 = 7.69).
+    store = _store(tmp_path, {"a": [100] * 10, "c": [100] * 9 + [3000]})
+    floor.main([store])
+    out = capsys.readouterr().out
+    assert "; 0 left out" in out and _row(out)[5] == "7.69"
+
+
+def test_seeds_recorded_twice_leave_their_task_out(tmp_path, capsys):
+    store = _store(tmp_path, {"a": [100, 200, 300]}, seeds=[0, 1, 1])
     with pytest.raises(SystemExit, match="no batched neural seeds"):
-        floor.main([_store(unbatched, {"a": [100] * 10}, batched=False)])
+        floor.main([store])
+    # Control: three distinct seeds are a batch.
+    floor.main([_store(tmp_path, {"a": [100, 200, 300]}, seeds=[0, 1, 2])])
+    assert capsys.readouterr().out.startswith("1 batches")
+
+
+def test_a_store_of_seeds_trained_alone_has_nothing_to_read(tmp_path):
+    # bmi's protocol trains each seed alone: no record says it was in a batch.
+    with pytest.raises(SystemExit, match="no batched neural seeds"):
+        floor.main([_store(tmp_path, {"a": [100] * 10}, batched=False)])
+
+
+def test_a_faster_batch_moves_tasks_within_the_limit(tmp_path, capsys):
+    # x = 2.5 at r = 0.1: 3.25 mean seeds alone, above 3; times 0.9, 2.93, within.
+    store = _store(tmp_path, {"long": [100] * 9 + [300]})
+    floor.main([store, "--per-seed-cost", "0.1"])
+    assert "Above 3x at r = 0.1: 1 of 1" in capsys.readouterr().out
+    floor.main([store, "--per-seed-cost", "0.1", "--batch-time-factor", "0.9"])
+    out = capsys.readouterr().out
+    assert "batch time x 0.9" in out and "Above 3x at r = 0.1: 0 of 1" in out
+    assert _row(out)[9] == f"{(3 / 0.9 - 2.5) / (10 - 2.5):.3f}"
+    with pytest.raises(SystemExit):
+        floor.main([store, "--batch-time-factor", "1.5"])
+
+
+#: The per-seed costs whose lists docs/benchmarks-neural.md quotes whole.
+QUOTED_COSTS = ["0.074", "0.09"]
 
 
 def test_the_docs_table_is_the_scripts_output_on_the_committed_store(capsys):
@@ -114,7 +161,10 @@ def test_the_docs_table_is_the_scripts_output_on_the_committed_store(capsys):
     rows = [line for line in out.splitlines() if line.startswith("| ") and "beyond-normal-v" in line]
     assert len(rows) == 10  # five bounds, two suites
     doc = (ROOT / "docs" / "benchmarks-neural.md").read_text().splitlines()
-    missing = [line for line in [out.splitlines()[0], *rows] if line not in doc]
+    floor.main([str(ROOT / "data" / "beyond-normal"), "--per-seed-cost", *QUOTED_COSTS])
+    above = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Above")]
+    assert len(above) == len(QUOTED_COSTS)
+    missing = [line for line in [out.splitlines()[0], *rows, *above] if line not in doc]
     assert not missing, f"docs/benchmarks-neural.md lacks the script's line {missing[0]!r}"
     # Control: a row with its largest x one hundredth higher is not in the docs.
     cells = rows[0].split(" | ")
