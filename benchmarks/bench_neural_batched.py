@@ -8,10 +8,14 @@ multinormal-dense-5-5-0.5 (n = 5000, seed 0), each estimator configured as the s
 ratio of the medians of three runs (issue 22 asks for at most 3);
 ``track_ten_seeds_over_mean_seed`` divides by the mean time of the ten seeds each alone, the
 expected cost of one seed (early stopping ends seeds at different steps, so seed 0 is one draw
-of it). The batch runs on the process's threads (all cores under asv), a seed alone on its
-estimator's one; before 2026-12-04 the batch ran on one thread too, so the tracked ratio
-steps down there for that reason, not a change of the batched code. A version of mibench
-without ``estimate_seeds`` skips both.
+of it). ``track_per_seed_cost`` is r = (ten seeds / one - 1) / 9 at 300 fixed steps without
+early stopping, the share of a lone step that each further seed adds to a batch's step: with
+x, the longest seed's steps over the mean seed's, ten seeds cost about x + r (10 - x) seeds
+alone (scripts/seed_spread_floor.py, docs/benchmarks-neural.md). The batch runs on the
+process's threads (all cores under asv), a seed alone on its estimator's one; before
+2026-12-04 the batch ran on one thread too, so the tracked ratio steps down there for that
+reason, not a change of the batched code. A version of mibench without ``estimate_seeds``
+skips all three.
 """
 
 import time
@@ -95,3 +99,20 @@ class SeedsRatio:
             self.estimator.estimate_seeds([(self.x, self.y)] * len(SEEDS), SEEDS)
             batched.append(time.perf_counter() - start)
         return float(np.median(batched) / np.median(mean_alone))
+
+    def track_per_seed_cost(self, samples, estimator):
+        try:
+            fixed = self.estimator.with_params(steps=300, early_stopping=False)
+        except (TypeError, ValueError) as error:  # a version or estimator without these
+            raise NotImplementedError(f"no fixed-step run: {error}") from None
+        alone, batched = [], []
+        fixed.estimate_seeds([(self.x, self.y)] * 2, SEEDS[:2])  # warm up
+        for _ in range(3):
+            start = time.perf_counter()
+            fixed.estimate(self.x, self.y)
+            alone.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            fixed.estimate_seeds([(self.x, self.y)] * len(SEEDS), SEEDS)
+            batched.append(time.perf_counter() - start)
+        ratio = float(np.median(batched) / np.median(alone))
+        return (ratio - 1) / (len(SEEDS) - 1)
