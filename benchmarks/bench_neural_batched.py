@@ -38,6 +38,20 @@ def _setup(samples, estimator):
     return configured, samples[(DATASET, N, "I(X;Y)")]
 
 
+def _ten_seeds_over_seed_zero(estimator, x, y) -> float:
+    """Ten seeds batched over seed 0 alone: the ratio of the medians of three interleaved runs."""
+    alone, batched = [], []
+    estimator.estimate_seeds([(x, y)] * 2, SEEDS[:2])  # warm up
+    for _ in range(3):
+        start = time.perf_counter()
+        estimator.estimate(x, y)
+        alone.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        estimator.estimate_seeds([(x, y)] * len(SEEDS), SEEDS)
+        batched.append(time.perf_counter() - start)
+    return float(np.median(batched) / np.median(alone))
+
+
 class EstimateSeeds:
     """Ten seeds trained together (``seeds=10``), or one seed alone (``seeds=1``)."""
 
@@ -74,16 +88,7 @@ class SeedsRatio:
         self.estimator, (self.x, self.y) = _setup(samples, estimator)
 
     def track_ten_seeds_over_one(self, samples, estimator):
-        alone, batched = [], []
-        self.estimator.estimate_seeds([(self.x, self.y)] * 2, SEEDS[:2])  # warm up
-        for _ in range(3):
-            start = time.perf_counter()
-            self.estimator.estimate(self.x, self.y)
-            alone.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            self.estimator.estimate_seeds([(self.x, self.y)] * len(SEEDS), SEEDS)
-            batched.append(time.perf_counter() - start)
-        return float(np.median(batched) / np.median(alone))
+        return _ten_seeds_over_seed_zero(self.estimator, self.x, self.y)
 
     def track_ten_seeds_over_mean_seed(self, samples, estimator):
         mean_alone, batched = [], []
@@ -105,14 +110,4 @@ class SeedsRatio:
             fixed = self.estimator.with_params(steps=300, early_stopping=False)
         except (TypeError, ValueError) as error:  # a version or estimator without these
             raise NotImplementedError(f"no fixed-step run: {error}") from None
-        alone, batched = [], []
-        fixed.estimate_seeds([(self.x, self.y)] * 2, SEEDS[:2])  # warm up
-        for _ in range(3):
-            start = time.perf_counter()
-            fixed.estimate(self.x, self.y)
-            alone.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            fixed.estimate_seeds([(self.x, self.y)] * len(SEEDS), SEEDS)
-            batched.append(time.perf_counter() - start)
-        ratio = float(np.median(batched) / np.median(alone))
-        return (ratio - 1) / (len(SEEDS) - 1)
+        return (_ten_seeds_over_seed_zero(fixed, self.x, self.y) - 1) / (len(SEEDS) - 1)
