@@ -193,9 +193,9 @@ def _ten_seeds_against_the_mean_seed(benchmark, name, tasks, label, seed_sets=(S
     # - x) mean seeds alone, x its longest seed's steps over the mean lone seed's), run by run;
     # docs/benchmarks-neural.md compares it with r measured at a fixed step count.
     per_seed_cost = []
-    for r, steps in enumerate(batched_steps):
-        x = max(steps) / np.mean(alone_steps[r * ten : (r + 1) * ten])
-        run_ratio = batched_seconds[r] / (sum(alone_by_run[r]) / ten)
+    for run, steps in enumerate(batched_steps):
+        x = max(steps) / np.mean(alone_steps[run * ten : (run + 1) * ten])
+        run_ratio = batched_seconds[run] / (sum(alone_by_run[run]) / ten)
         per_seed_cost.append((run_ratio - x) / (ten - x))
     benchmark.extra_info.update(
         samples=tasks, seed_sets=[list(seeds) for seeds in seed_sets], n=N, estimator=name,
