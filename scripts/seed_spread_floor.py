@@ -72,6 +72,12 @@ def predicted_ratio(longest_over_mean: float, seeds: float, per_seed_cost: float
     return longest_over_mean + per_seed_cost * (seeds - longest_over_mean)
 
 
+def modelled_ratio(spread: Spread, per_seed_cost: float, time_factor: float = 1.0) -> float:
+    """``spread``'s batch over its mean seed alone at this per-seed cost, its time times
+    ``time_factor``: what the table and the lists hold against the limit."""
+    return time_factor * predicted_ratio(spread.longest_over_mean, spread.seeds, per_seed_cost)
+
+
 def allowed_per_seed_cost(longest_over_mean: float, seeds: float, limit: float) -> float:
     """The largest per-seed cost r with x + r (seeds - x) <= limit: negative where x > limit,
     and unbounded (inf) where the longest seed is all the steps (x = seeds) within the limit."""
@@ -118,13 +124,12 @@ def rows(kept: list[Spread], limit: float, time_factor: float = 1.0) -> list[str
     lines = []
     for (estimator, suite), group in sorted(by_group.items()):
         seeds = sorted({spread.seeds for spread in group})
-        ratios = [spread.longest_over_mean for spread in group]
+        xs = [spread.longest_over_mean for spread in group]
+        within = [
+            sum(modelled_ratio(s, cost, time_factor) <= limit for s in group) for cost in PER_SEED_COSTS
+        ]
         # With the time factor f, f (x + r (S - x)) <= L is x + r (S - x) <= L / f.
         bound = limit / time_factor
-        within = [
-            sum(predicted_ratio(s.longest_over_mean, s.seeds, cost) <= bound for s in group)
-            for cost in PER_SEED_COSTS
-        ]
         every = min(allowed_per_seed_cost(s.longest_over_mean, s.seeds, bound) for s in group)
         mean_steps = sum(s.mean for s in group)
         in_all = sum(s.longest for s in group) / mean_steps
@@ -132,8 +137,8 @@ def rows(kept: list[Spread], limit: float, time_factor: float = 1.0) -> list[str
         in_all_allowed = allowed_per_seed_cost(in_all, seeds_in_all, bound)
         lines.append(
             f"| {estimator} | {suite} | {len(group)} | {'/'.join(map(str, seeds))} | "
-            f"{statistics.median(ratios):.2f} | {max(ratios):.2f} | "
-            f"{sum(x > bound for x in ratios)} | {within[0]} | {within[1]} | "
+            f"{statistics.median(xs):.2f} | {max(xs):.2f} | "
+            f"{sum(x > bound for x in xs)} | {within[0]} | {within[1]} | "
             f"{max(every, 0.0):.3f} | {in_all:.2f} | {max(in_all_allowed, 0.0):.3f} |"
         )
     return lines
@@ -167,10 +172,9 @@ def main(argv=None) -> None:
         print(line)
     for cost in args.per_seed_cost:
         above = sorted(
-            (s for s in kept
-             if args.batch_time_factor * predicted_ratio(s.longest_over_mean, s.seeds, cost) > args.limit),
+            (s for s in kept if modelled_ratio(s, cost, args.batch_time_factor) > args.limit),
             key=lambda s: -s.longest_over_mean,
-        )  # fmt: skip
+        )
         listed = ", ".join(
             f"{s.task[0]} ({s.estimator}, {s.longest_over_mean:.2f})" for s in above[:LISTED]
         )

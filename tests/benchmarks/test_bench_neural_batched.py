@@ -35,6 +35,9 @@ import pytest
 
 import mibench
 from mibench.core.threads import available_cores, torch_threads
+from tests.repository_scripts import load_script
+
+SEED_SPREAD = load_script("seed_spread_floor")
 
 DATASET, N, SEEDS = "multinormal-dense-5-5-0.5", 5000, list(range(10))
 #: Where every estimator of this file trains.
@@ -189,14 +192,15 @@ def _ten_seeds_against_the_mean_seed(benchmark, name, tasks, label, seed_sets=(S
     # How far the batch's last seed ran beyond its mean seed: a batch of ten costs at least that
     # many mean seeds' steps, whatever its per-step cost.
     longest_over_mean = [max(steps) / np.mean(steps) for steps in batched_steps]
-    # The per-seed cost r this run implies (scripts/seed_spread_floor.py: a batch costs x + r (10
-    # - x) mean seeds alone, x its longest seed's steps over the mean lone seed's), run by run;
+    # The per-seed cost r this run implies: the r at which the model of
+    # scripts/seed_spread_floor.py, x + r (10 - x) mean seeds alone (x the batch's longest seed's
+    # steps over the mean lone seed's), gives the measured ratio; run by run.
     # docs/benchmarks-neural.md compares it with r measured at a fixed step count.
     per_seed_cost = []
     for run, steps in enumerate(batched_steps):
         x = max(steps) / np.mean(alone_steps[run * ten : (run + 1) * ten])
         run_ratio = batched_seconds[run] / (sum(alone_by_run[run]) / ten)
-        per_seed_cost.append((run_ratio - x) / (ten - x))
+        per_seed_cost.append(SEED_SPREAD.allowed_per_seed_cost(x, ten, limit=run_ratio))
     benchmark.extra_info.update(
         samples=tasks, seed_sets=[list(seeds) for seeds in seed_sets], n=N, estimator=name,
         batch_threads=cores, alone_seconds=alone_seconds, batched_seconds=batched_seconds,
